@@ -1,0 +1,3 @@
+export * from './hook-timeout.error.js';
+export * from './invalid-graceful-options.error.js';
+export * from './shutdown-plan.error.js';

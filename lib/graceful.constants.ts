@@ -1,0 +1,29 @@
+/** Injection token of the resolved module options. */
+export const GRACEFUL_MODULE_OPTIONS = 'GRACEFUL:MODULE_OPTIONS';
+/** Metadata key written by `@OnShutdown()` on a method. */
+export const ON_SHUTDOWN_METADATA = 'GRACEFUL:ON_SHUTDOWN';
+
+export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
+export const DEFAULT_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT'];
+export const DEFAULT_KUBERNETES_READINESS_DELAY_MS = 5_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+/** The largest delay a Node.js timer accepts. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Exit codes of a process that the module ends.
+ *
+ * - `Clean` (0): every hook and the drain ended in time and without error.
+ * - `Failed` (1): a hook threw or timed out, requests were cut at the drain
+ *   timeout, Nest's own shutdown threw, or a fatal error started the shutdown.
+ * - `DeadlineExceeded` (124): `shutdownTimeoutMs` passed before the shutdown ended.
+ * - `Interrupted` (130): a second SIGINT (Ctrl+C twice) during the shutdown.
+ */
+export const GracefulExitCode = {
+  Clean: 0,
+  Failed: 1,
+  DeadlineExceeded: 124,
+  Interrupted: 130,
+} as const;
+export type GracefulExitCode = (typeof GracefulExitCode)[keyof typeof GracefulExitCode];

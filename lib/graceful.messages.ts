@@ -1,0 +1,53 @@
+/**
+ * Every message the module shows a user, in one place. Each one names what
+ * to change.
+ */
+export const MESSAGES = {
+  invalidOption: (option: string, value: unknown, expected: string) =>
+    `GracefulModule: option "${option}" is ${describe(value)}; it must be ${expected}.`,
+  unknownSignal: (value: string) =>
+    `GracefulModule: option "signals" names "${value}", which is not a signal of this platform; use names such as 'SIGTERM' or 'SIGINT'.`,
+  invalidHookOption: (target: string, option: string, value: unknown, expected: string) =>
+    `@OnShutdown() on ${target}: option "${option}" is ${describe(value)}; it must be ${expected}.`,
+  notAMethod: (target: string) =>
+    `@OnShutdown() on ${target}: it decorates methods only; move it onto the method that releases the resource.`,
+  staticMethod: (target: string) =>
+    `@OnShutdown() on ${target}: static methods are never called by the module; make it an instance method of a provider or controller.`,
+  nonStaticProvider: (hook: string) =>
+    `@OnShutdown() on ${hook} is skipped: request-scoped and transient providers have no single instance to stop. Move the hook into a singleton provider.`,
+  cycle: (classes: string[], stopOrder: string[]) =>
+    `Dependency cycle between ${classes.join(', ')}: their shutdown hooks run in the reverse of registration order (${stopOrder.join(' -> ')}). Remove the cycle, or give the hooks distinct "order" values to make the order explicit.`,
+  orderConflict: (dependent: string, dependency: string, dependentOrder: number, dependencyOrder: number) =>
+    `${dependent} depends on ${dependency}, but its @OnShutdown order (${dependentOrder}) is higher than ${dependency}'s (${dependencyOrder}), so ${dependency} stops first. The explicit order wins; lower ${dependent}'s order or raise ${dependency}'s if that is not what you meant.`,
+  strictPrefix: 'GracefulModule (strict): ',
+  budgetHooksSqueezed: (readinessDelayMs: number, drainTimeoutMs: number, shutdownTimeoutMs: number) =>
+    `readinessDelayMs (${readinessDelayMs}) + drainTimeoutMs (${drainTimeoutMs}) leave the shutdown hooks less than a fifth of shutdownTimeoutMs (${shutdownTimeoutMs}); shorten the delay or the drain, or raise shutdownTimeoutMs.`,
+  budgetOverGracePeriod: (shutdownTimeoutMs: number, gracePeriodMs: number) =>
+    `shutdownTimeoutMs (${shutdownTimeoutMs}) does not fit inside gracePeriodMs (${gracePeriodMs}) with a second to spare, so the kubelet may kill the pod before the shutdown ends; lower shutdownTimeoutMs to at most ${gracePeriodMs - 1000} or raise terminationGracePeriodSeconds.`,
+  repeatedSignal: (signal: string, reason: string) =>
+    `Received ${signal} while already shutting down (${reason}); the shutdown goes on unchanged.`,
+  interrupted: () => 'Second SIGINT during the shutdown: exiting now with 130.',
+  shutdownStarted: (reason: string, deadlineMs: number) =>
+    `Graceful shutdown started (${reason}); deadline in ${deadlineMs} ms.`,
+  readinessDelay: (ms: number) => `Readiness reports down; waiting ${ms} ms for load balancers to notice.`,
+  drainCut: (requests: number, work: number, ms: number) =>
+    `Drain timeout (${ms} ms) passed: cut ${requests} request(s) in flight and ${work} tracked task(s).`,
+  drained: (completed: number, idleClosed: number, ms: number) =>
+    `Drained: ${completed} request(s) completed, ${idleClosed} idle connection(s) closed in ${ms} ms.`,
+  hookFailed: (hook: string) => `${hook} failed`,
+  hookTimedOut: (hook: string, ms: number) => `${hook} timed out after ${ms} ms; its signal was aborted and the shutdown goes on.`,
+  hookCutByDeadline: (hook: string) => `${hook} was still running when the shutdown deadline passed.`,
+  deadlineExceeded: (ms: number, running: string[]) =>
+    `Shutdown deadline (shutdownTimeoutMs ${ms} ms) passed; still running: ${running.length ? running.join(', ') : 'Nest\'s own shutdown hooks'}. Exiting now with 124.`,
+  nestCloseFailed: () => 'Nest\'s own shutdown (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) threw',
+  summary: (reason: string, ms: number, ok: number, failed: number, timedOut: number, skipped: number, exitCode: number) =>
+    `Shutdown (${reason}) ended in ${ms} ms: ${ok} hook(s) ok, ${failed} failed, ${timedOut} timed out, ${skipped} skipped; exit code ${exitCode}.`,
+  hookTimeoutReason: (hook: string, ms: number) => `${hook} exceeded its timeout of ${ms} ms`,
+  deadlineReason: (ms: number) => `the shutdown deadline (${ms} ms) passed`,
+};
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
+  return String(value);
+}

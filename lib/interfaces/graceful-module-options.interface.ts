@@ -1,0 +1,65 @@
+import type { LoggerService, ModuleMetadata } from '@nestjs/common';
+
+/** Options of `GracefulModule.forRoot()`. Every duration is in milliseconds. */
+export interface GracefulModuleOptions {
+  /**
+   * The timeout of an `@OnShutdown()` hook that names none. When it passes the
+   * hook's `AbortSignal` aborts, the hook is reported as timed out and the
+   * shutdown goes on without it.
+   * @default 10000
+   */
+  hookTimeoutMs?: number;
+  /**
+   * The deadline of the whole shutdown, counted from the signal: the readiness
+   * delay, the drain, the hooks and Nest's own hooks all count against it. When
+   * it passes, the process logs what still runs and exits at once with 124.
+   * Keep it below the pod's `terminationGracePeriodSeconds` (30 s by default).
+   * @default 25000
+   */
+  shutdownTimeoutMs?: number;
+  /**
+   * The process signals that start the graceful shutdown. Signals that
+   * `app.enableShutdownHooks()` listens to go through the same sequence.
+   * @default ['SIGTERM', 'SIGINT']
+   */
+  signals?: string[];
+  /**
+   * Turns the startup warnings (a dependency cycle, an `order` that
+   * contradicts a dependency, a budget that cannot work) into errors that
+   * stop the application from starting.
+   * @default false
+   */
+  strict?: boolean;
+  /**
+   * After SIGTERM (or `shutdown()`), how long readiness reports down while the
+   * server still serves, so that load balancers stop routing to this instance.
+   * SIGINT and `app.close()` skip it.
+   * @default 5000 when `KUBERNETES_SERVICE_HOST` is set, otherwise 0
+   */
+  readinessDelayMs?: number;
+  /**
+   * How long in-flight requests and tracked work may take to finish once the
+   * server stops accepting; what is left then is cut.
+   * @default 10000
+   */
+  drainTimeoutMs?: number;
+  /**
+   * The pod's termination grace period, if you want the module to check at
+   * startup that `shutdownTimeoutMs` fits inside it with a second to spare.
+   * @default undefined (not checked)
+   */
+  gracePeriodMs?: number;
+  /**
+   * Where the module logs: a Nest `LoggerService`, or `false` for silence.
+   * @default Nest's `Logger`
+   */
+  logger?: LoggerService | false;
+}
+
+/** Options of `GracefulModule.forRootAsync()`. */
+export interface GracefulModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  useFactory: (...args: any[]) => GracefulModuleOptions | Promise<GracefulModuleOptions>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  inject?: any[];
+}
