@@ -37,8 +37,8 @@ export const MESSAGES = {
   hookFailed: (hook: string) => `${hook} failed`,
   hookTimedOut: (hook: string, ms: number) => `${hook} timed out after ${ms} ms; its signal was aborted and the shutdown goes on.`,
   hookCutByDeadline: (hook: string) => `${hook} was still running when the shutdown deadline passed.`,
-  deadlineExceeded: (ms: number, running: string[]) =>
-    `Shutdown deadline (shutdownTimeoutMs ${ms} ms) passed; still running: ${running.length ? running.join(', ') : 'Nest\'s own shutdown hooks'}. Exiting now with 124.`,
+  deadlineExceeded: (ms: number, running: string[], exiting: boolean) =>
+    `Shutdown deadline (shutdownTimeoutMs ${ms} ms) passed; still running: ${running.join(', ')}. ${exiting ? 'Exiting now with 124.' : 'Skipping the hooks not started yet.'}`,
   nestCloseFailed: () => 'Nest\'s own shutdown (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) threw',
   summary: (reason: string, ms: number, ok: number, failed: number, timedOut: number, skipped: number, exitCode: number) =>
     `Shutdown (${reason}) ended in ${ms} ms: ${ok} hook(s) ok, ${failed} failed, ${timedOut} timed out, ${skipped} skipped; exit code ${exitCode}.`,

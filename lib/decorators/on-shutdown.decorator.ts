@@ -1,0 +1,41 @@
+import { SetMetadata } from '@nestjs/common';
+import { ON_SHUTDOWN_METADATA } from '../graceful.constants.js';
+import { MESSAGES } from '../graceful.messages.js';
+import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
+import { duration } from '../options/graceful-options.js';
+import type { OnShutdownOptions } from '../interfaces/on-shutdown-options.interface.js';
+
+/**
+ * Marks a method of a provider or controller as a shutdown hook. It runs
+ * after the HTTP drain and before Nest's own `onModuleDestroy`, after every
+ * provider that depends on its class, and receives a `ShutdownContext`.
+ *
+ * @example
+ * ```ts
+ * @OnShutdown({ timeout: 3000 })
+ * async close({ signal }: ShutdownContext) { await this.pool.end(); }
+ * ```
+ */
+export function OnShutdown(options: OnShutdownOptions = {}): MethodDecorator {
+  return (target, key, descriptor) => {
+    const owner = typeof target === 'function' ? target.name : target.constructor.name;
+    const where = `${owner}.${String(key)}`;
+    if (typeof target === 'function') throw new InvalidGracefulOptionsError(MESSAGES.staticMethod(where));
+    if (!descriptor || typeof descriptor.value !== 'function') throw new InvalidGracefulOptionsError(MESSAGES.notAMethod(where));
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidGracefulOptionsError(MESSAGES.invalidHookOption(where, 'options', options, 'an object such as { order: 1, timeout: 3000 }'));
+    }
+    const { order, timeout } = options;
+    if (order !== undefined && (typeof order !== 'number' || !Number.isFinite(order))) {
+      throw new InvalidGracefulOptionsError(MESSAGES.invalidHookOption(where, 'order', order, 'a finite number'));
+    }
+    if (timeout !== undefined) {
+      try {
+        duration('timeout', timeout, 0, { positive: true });
+      } catch {
+        throw new InvalidGracefulOptionsError(MESSAGES.invalidHookOption(where, 'timeout', timeout, 'a finite number of milliseconds above 0'));
+      }
+    }
+    return SetMetadata(ON_SHUTDOWN_METADATA, { ...options })(target, key, descriptor);
+  };
+}

@@ -1,0 +1,57 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { ShutdownHookAccessor } from './discovery/shutdown-hook.accessor.js';
+import { ShutdownHookExplorer } from './discovery/shutdown-hook.explorer.js';
+import { WorkTracker } from './drain/work.tracker.js';
+import { GRACEFUL_MODULE_OPTIONS } from './graceful.constants.js';
+import { GracefulHealthIndicator } from './health/graceful.health-indicator.js';
+import type { GracefulModuleAsyncOptions, GracefulModuleOptions } from './interfaces/graceful-module-options.interface.js';
+import { GracefulLifecycleService } from './lifecycle/graceful-lifecycle.service.js';
+import { LifecycleRecord } from './lifecycle/lifecycle.state.js';
+import { resolveGracefulOptions } from './options/graceful-options.js';
+import { ShutdownOrchestrator } from './shutdown/shutdown.orchestrator.js';
+
+/**
+ * A global module that gives the application an ordered, bounded, draining
+ * shutdown. Import it once, in the root module.
+ */
+@Module({})
+export class GracefulModule {
+  /** Options are validated here, so a bad one stops the application before it starts. */
+  static forRoot(options: GracefulModuleOptions = {}): DynamicModule {
+    const resolved = resolveGracefulOptions(options);
+    return GracefulModule.assemble({ provide: GRACEFUL_MODULE_OPTIONS, useValue: resolved });
+  }
+
+  static forRootAsync(options: GracefulModuleAsyncOptions): DynamicModule {
+    return GracefulModule.assemble(
+      {
+        provide: GRACEFUL_MODULE_OPTIONS,
+        useFactory: async (...args: unknown[]) => resolveGracefulOptions(await options.useFactory(...args)),
+        inject: options.inject ?? [],
+      },
+      options.imports ?? [],
+    );
+  }
+
+  private static assemble(optionsProvider: Provider, imports: DynamicModule['imports'] = []): DynamicModule {
+    return {
+      module: GracefulModule,
+      global: true,
+      imports: [DiscoveryModule, ...imports],
+      providers: [
+        optionsProvider,
+        LifecycleRecord,
+        WorkTracker,
+        ShutdownHookAccessor,
+        ShutdownHookExplorer,
+        ShutdownOrchestrator,
+        GracefulLifecycleService,
+        HealthIndicatorService,
+        GracefulHealthIndicator,
+      ],
+      exports: [GracefulLifecycleService, GracefulHealthIndicator],
+    };
+  }
+}

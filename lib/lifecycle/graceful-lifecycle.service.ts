@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import { WorkTracker } from '../drain/work.tracker.js';
+import type { StopPlan } from '../graph/stop-graph.js';
+import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
+import { ShutdownOrchestrator } from '../shutdown/shutdown.orchestrator.js';
+import { LifecycleRecord, type LifecycleState } from './lifecycle.state.js';
+
+/** The application's lifecycle: its state, its stop plan, and a way to stop it. */
+@Injectable()
+export class GracefulLifecycleService {
+  constructor(
+    private readonly record: LifecycleRecord,
+    private readonly orchestrator: ShutdownOrchestrator,
+    private readonly work: WorkTracker,
+  ) {}
+
+  /** `'starting' | 'ready' | 'draining' | 'stopping' | 'stopped'` */
+  get state(): LifecycleState {
+    return this.record.state;
+  }
+
+  /** The state now and every change after it. */
+  get state$(): Observable<LifecycleState> {
+    return this.record.state$;
+  }
+
+  /** True from the signal on. */
+  isShuttingDown(): boolean {
+    return this.state === 'draining' || this.state === 'stopping' || this.state === 'stopped';
+  }
+
+  /**
+   * Does what SIGTERM does (readiness delay, drain, hooks, Nest's hooks, exit)
+   * with `reason` recorded. Idempotent: every call returns the same promise.
+   */
+  shutdown(reason = 'shutdown'): Promise<ShutdownReport> {
+    return this.orchestrator.begin(reason, { delay: true, exit: true });
+  }
+
+  /** The computed stop order: phases by `order`, in each the units and what each waits for. */
+  plan(): StopPlan {
+    return this.orchestrator.getPlan();
+  }
+
+  /** The report of the last shutdown, once it has ended. */
+  get lastReport(): ShutdownReport | undefined {
+    return this.record.lastReport;
+  }
+
+  /**
+   * Registers work that the drain waits for (up to `drainTimeoutMs`) before
+   * the hooks run: a promise, or a function to call now. Returns its promise.
+   */
+  track<T>(work: Promise<T> | (() => T | Promise<T>)): Promise<T> {
+    return this.work.track(work);
+  }
+}

@@ -1,0 +1,29 @@
+import { Injectable } from '@nestjs/common';
+import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
+import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
+
+/** Where the application is in its life. It only ever moves forward. */
+export type LifecycleState = 'starting' | 'ready' | 'draining' | 'stopping' | 'stopped';
+
+const RANK: Record<LifecycleState, number> = { starting: 0, ready: 1, draining: 2, stopping: 3, stopped: 4 };
+
+/** The shared record of the lifecycle: state, and what went wrong. */
+@Injectable()
+export class LifecycleRecord {
+  private readonly subject = new BehaviorSubject<LifecycleState>('starting');
+  readonly state$: Observable<LifecycleState> = this.subject.pipe(distinctUntilChanged());
+  /** Set when the shutdown deadline passed. */
+  deadlineExceeded = false;
+  /** Set when a fatal error was recorded. */
+  fatalError?: unknown;
+  lastReport?: ShutdownReport;
+
+  get state(): LifecycleState {
+    return this.subject.value;
+  }
+
+  /** Moves to `next` if it lies ahead; a later state is never undone. */
+  advance(next: LifecycleState): void {
+    if (RANK[next] > RANK[this.subject.value]) this.subject.next(next);
+  }
+}
