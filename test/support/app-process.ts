@@ -1,0 +1,124 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+
+export interface AppEvent {
+  type: string;
+  t: number;
+  [key: string]: unknown;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * A fixture application in a real Node.js process: what it printed, the
+ * events it reported, how it exited. Every wait is for something the
+ * process does, never for time to pass.
+ */
+export class AppProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Exit>;
+  private watchers: Array<() => void> = [];
+
+  constructor(fixture: string, env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [join(FIXTURES, fixture)], {
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stdout += chunk;
+      this.notify();
+    });
+    this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr += chunk;
+      this.notify();
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    void this.exited.then(() => this.notify());
+  }
+
+  get output(): string {
+    return this.stdout + this.stderr;
+  }
+
+  get events(): AppEvent[] {
+    return this.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('EVENT '))
+      .map((line) => JSON.parse(line.slice(6)) as AppEvent);
+  }
+
+  /** Types and hooks of the events, in order: `hook-start:DbService.close`. */
+  get timeline(): string[] {
+    return this.events.map((e) => (e.hook ? `${e.type}:${e.hook}` : e.provider ? `${e.type}:${e.provider}` : e.type));
+  }
+
+  /** Resolves when `predicate` holds on what the process printed; rejects if it exits first. */
+  async until(predicate: () => boolean, what: string): Promise<void> {
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    while (!predicate()) {
+      if (exited || this.child.exitCode !== null || this.child.signalCode !== null) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (predicate()) return;
+        throw new Error(`process exited before ${what}\n--- output ---\n${this.output}`);
+      }
+      await new Promise<void>((resolve) => this.watchers.push(resolve));
+    }
+  }
+
+  async event(type: string, match: Record<string, unknown> = {}): Promise<AppEvent> {
+    const find = () => this.events.find((e) => e.type === type && Object.entries(match).every(([k, v]) => e[k] === v));
+    await this.until(() => find() !== undefined, `event ${type} ${JSON.stringify(match)}`);
+    return find()!;
+  }
+
+  async printed(text: string | RegExp): Promise<void> {
+    const test = () => (typeof text === 'string' ? this.output.includes(text) : text.test(this.output));
+    await this.until(test, `output ${String(text)}`);
+  }
+
+  /** The port a fixture reported with its `listening` event. */
+  async port(): Promise<number> {
+    return (await this.event('listening')).port as number;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  send(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  /** Kills the process if a test left it running. */
+  dispose(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+
+  private notify(): void {
+    const watchers = this.watchers;
+    this.watchers = [];
+    watchers.forEach((resolve) => resolve());
+  }
+}
+
+/** Starts fixtures and kills whatever a test leaves behind. */
+export function appProcesses(): { start(fixture: string, env?: Record<string, string>): AppProcess } {
+  const started: AppProcess[] = [];
+  afterEach(() => started.splice(0).forEach((app) => app.dispose()));
+  return {
+    start(fixture, env) {
+      const app = new AppProcess(fixture, env);
+      started.push(app);
+      return app;
+    },
+  };
+}
