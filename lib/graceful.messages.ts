@@ -30,6 +30,8 @@ export const MESSAGES = {
   shutdownStarted: (reason: string, deadlineMs: number) =>
     `Graceful shutdown started (${reason}); deadline in ${deadlineMs} ms.`,
   readinessDelay: (ms: number) => `Readiness reports down; waiting ${ms} ms for load balancers to notice.`,
+  drainStarted: (inFlight: number, ms: number) =>
+    `Stopped accepting connections; ${inFlight} request(s) in flight, waiting up to ${ms} ms (drainTimeoutMs).`,
   drainCut: (requests: number, work: number, ms: number) =>
     `Drain timeout (${ms} ms) passed: cut ${requests} request(s) in flight and ${work} tracked task(s).`,
   drained: (completed: number, idleClosed: number, ms: number) =>

@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+/** The compiled sample app, the one the README's first command starts. */
+export const SAMPLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'sample', 'main.js');
 
 export interface AppEvent {
   type: string;
@@ -27,8 +29,9 @@ export class AppProcess {
   readonly exited: Promise<Exit>;
   private watchers: Array<() => void> = [];
 
+  /** `fixture`: a file name under test/fixtures, or an absolute path such as SAMPLE. */
   constructor(fixture: string, env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [join(FIXTURES, fixture)], {
+    this.child = spawn(process.execPath, [fixture.startsWith('/') ? fixture : join(FIXTURES, fixture)], {
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -85,9 +88,11 @@ export class AppProcess {
     await this.until(test, `output ${String(text)}`);
   }
 
-  /** The port a fixture reported with its `listening` event. */
+  /** The port a fixture reported with its `listening` event, or the sample logged. */
   async port(): Promise<number> {
-    return (await this.event('listening')).port as number;
+    const logged = () => /Listening on http:\/\/[^:]+:(\d+)/.exec(this.stdout)?.[1];
+    await this.until(() => this.events.some((e) => e.type === 'listening') || logged() !== undefined, 'listening');
+    return Number(logged() ?? this.events.find((e) => e.type === 'listening')!.port);
   }
 
   signal(signal: NodeJS.Signals): void {

@@ -1,0 +1,25 @@
+import { Controller, Get, Optional } from '@nestjs/common';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { GracefulHealthIndicator } from 'nestjs-graceful';
+
+/** Point the readiness probe at /health/ready and the liveness probe at /health/live. */
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    // Optional only so that SAMPLE_MODE=plain can run this app without the module.
+    @Optional() private readonly graceful?: GracefulHealthIndicator,
+  ) {}
+
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check(this.graceful ? [() => this.graceful!.isReady()] : []);
+  }
+
+  @Get('live')
+  @HealthCheck()
+  live() {
+    return this.health.check(this.graceful ? [() => this.graceful!.isAlive()] : []);
+  }
+}
