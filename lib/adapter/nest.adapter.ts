@@ -37,8 +37,12 @@ export interface ClosableApplication {
 export interface ShutdownHost {
   /** `init()` began or `enableShutdownHooks()` was called: the application is known. */
   attach(app: ClosableApplication): void;
-  /** A bootstrap step (`init()`, `listen()`) that a shutdown must wait for. */
-  bootstrapping(step: 'init' | 'listen', done: Promise<unknown>): void;
+  /**
+   * A bootstrap step (`init()`, `listen()`) that a shutdown must wait for.
+   * Returns the promise to hand the caller: it settles as `done` does, after
+   * the host has seen it.
+   */
+  bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T>;
   /** The signals `enableShutdownHooks()` asked for; the host listens instead of Nest. */
   listenTo(signals: string[]): void;
   /** Wraps Nest's own shutdown sequence (destroy hooks, dispose, shutdown hooks). Never rejects. */
@@ -101,8 +105,7 @@ function installInterception(): void {
         const host = hostOf(this);
         host?.attach(this as ClosableApplication);
         const done = original.apply(this, args);
-        host?.bootstrapping('init', done);
-        return done;
+        return host ? host.bootstrapping('init', done) : done;
       },
     );
   }
@@ -111,8 +114,7 @@ function installInterception(): void {
       const host = hostOf(this);
       host?.attach(this as ClosableApplication);
       const done = original.apply(this, args);
-      host?.bootstrapping('listen', done);
-      return done;
+      return host ? host.bootstrapping('listen', done) : done;
     },
   );
 }

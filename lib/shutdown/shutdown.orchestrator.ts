@@ -44,7 +44,7 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
   private plan: StopPlan = { phases: [], warnings: [], worstCaseMs: 0 };
   private calls = new Map<string, HookCall>();
   private app?: ClosableApplication;
-  private readonly bootstraps: Array<Promise<unknown>> = [];
+  private readonly bootstraps: Array<Promise<void>> = [];
   private readonly signalHandlers = new Map<string, () => void>();
   private drain?: HttpDrain;
   private listening?: Subscription;
@@ -100,14 +100,14 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
     }
   }
 
-  bootstrapping(step: 'init' | 'listen', done: Promise<unknown>): void {
-    const settled = done.then(
-      () => true,
-      () => false,
-    );
-    this.bootstraps.push(settled);
-    // Without an HTTP server the application is ready once it has started.
-    if (step === 'init' && !this.drain) void settled.then((ok) => ok && this.record.advance('ready'));
+  bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T> {
+    const seen = done.then((value) => {
+      // Without an HTTP server the application is ready once it has started.
+      if (step === 'init' && !this.drain) this.record.advance('ready');
+      return value;
+    });
+    this.bootstraps.push(seen.then(() => undefined, () => undefined));
+    return seen;
   }
 
   listenTo(signals: string[]): void {
@@ -183,7 +183,11 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
       report = await this.drain.drain(drainTimeoutMs, () => this.work.settled(), () => this.work.size, this.deadline.signal);
     } else {
       const startedAt = Date.now();
-      await Promise.race([this.work.settled(), abortableDelay(drainTimeoutMs, this.deadline.signal)]);
+      const settled = new AbortController();
+      await Promise.race([
+        this.work.settled().then(() => settled.abort()),
+        abortableDelay(drainTimeoutMs, AbortSignal.any([this.deadline.signal, settled.signal])),
+      ]);
       report = { inFlightAtStart: 0, requestsCompleted: 0, idleConnectionsClosed: 0, requestsCut: 0, trackedWorkCut: this.work.size, durationMs: Date.now() - startedAt };
     }
     if (report.requestsCut > 0 || report.trackedWorkCut > 0) {

@@ -1,0 +1,207 @@
+import 'reflect-metadata';
+import { Global, Injectable, Module, Scope, type LoggerService } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import {
+  GracefulHealthIndicator,
+  GracefulLifecycleService,
+  GracefulModule,
+  OnShutdown,
+  type GracefulModuleOptions,
+  type ShutdownContext,
+} from 'nestjs-graceful';
+
+/** A logger that keeps what it is told, to assert on warnings. */
+class MemoryLogger implements LoggerService {
+  readonly lines: string[] = [];
+  log(message: string) {
+    this.lines.push(`log ${message}`);
+  }
+  warn(message: string) {
+    this.lines.push(`warn ${message}`);
+  }
+  error(message: string) {
+    this.lines.push(`error ${message}`);
+  }
+  debug() {}
+}
+
+const calls: string[] = [];
+
+@Injectable()
+class Db {
+  aborted?: unknown;
+  @OnShutdown({ timeout: 50 })
+  async close({ signal }: ShutdownContext) {
+    calls.push('Db.close');
+    if (process.env.DB_HANGS_IN_TEST) {
+      await new Promise((resolve) => signal.addEventListener('abort', resolve));
+      this.aborted = signal.reason;
+    }
+  }
+  onModuleDestroy() {
+    calls.push('Db.onModuleDestroy');
+  }
+}
+
+@Global()
+@Module({ providers: [Db], exports: [Db] })
+class DbModule {}
+
+@Injectable()
+class Repo {
+  constructor(readonly db: Db) {}
+}
+
+@Injectable()
+class Users {
+  constructor(readonly repo: Repo) {}
+  @OnShutdown()
+  stop(context: ShutdownContext) {
+    calls.push(`Users.stop:${context.reason}`);
+  }
+}
+
+@Injectable({ scope: Scope.REQUEST })
+class PerRequest {
+  @OnShutdown()
+  stop() {
+    calls.push('PerRequest.stop');
+  }
+}
+
+@Module({ providers: [Repo, Users, PerRequest] })
+class UsersModule {}
+
+async function compile(options: GracefulModuleOptions = {}) {
+  const logger = new MemoryLogger();
+  const moduleRef = await Test.createTestingModule({
+    imports: [GracefulModule.forRoot({ signals: [], logger, ...options }), DbModule, UsersModule],
+  }).compile();
+  return { moduleRef, logger, lifecycle: moduleRef.get(GracefulLifecycleService) };
+}
+
+beforeEach(() => {
+  calls.length = 0;
+  delete process.env.DB_HANGS_IN_TEST;
+});
+
+describe('GracefulModule in a testing module', () => {
+  it('plans Users before Db, through a provider without hooks and across a global module', async () => {
+    const { moduleRef, lifecycle } = await compile();
+    await moduleRef.init();
+    const [phase] = lifecycle.plan().phases;
+    expect(phase.units.map((u) => [u.name, u.wave, u.hooks.map((h) => h.name)])).toEqual([
+      ['Db', 1, ['Db.close']],
+      ['Users', 0, ['Users.stop']],
+    ].sort((a, b) => (a[1] as number) - (b[1] as number)));
+    const db = phase.units.find((u) => u.name === 'Db')!;
+    const users = phase.units.find((u) => u.name === 'Users')!;
+    expect(db.after).toEqual([users.id]);
+    expect(lifecycle.plan().worstCaseMs).toBe(10_000 + 50);
+    await moduleRef.close();
+  });
+
+  it('app.close() runs the hooks, then Nest\'s own, records the report and does not exit the process', async () => {
+    const { moduleRef, lifecycle } = await compile();
+    await moduleRef.init();
+    expect(lifecycle.state).toBe('ready');
+    await moduleRef.close();
+    expect(calls).toEqual(['Users.stop:close', 'Db.close', 'Db.onModuleDestroy']);
+    expect(lifecycle.state).toBe('stopped');
+    expect(lifecycle.isShuttingDown()).toBe(true);
+    expect(lifecycle.lastReport).toMatchObject({ reason: 'close', exitCode: 0, deadlineExceeded: false });
+    expect(lifecycle.lastReport!.hooks.map((h) => [h.name, h.outcome])).toEqual([
+      ['Users.stop', 'ok'],
+      ['Db.close', 'ok'],
+    ]);
+  });
+
+  it('aborts a hook at its own timeout with a HookTimeoutError and reports it', async () => {
+    process.env.DB_HANGS_IN_TEST = '1';
+    const { moduleRef, lifecycle } = await compile();
+    await moduleRef.init();
+    await moduleRef.close();
+    expect(moduleRef.get(Db).aborted).toMatchObject({ name: 'HookTimeoutError', message: 'Db.close exceeded its timeout of 50 ms' });
+    expect(lifecycle.lastReport).toMatchObject({ exitCode: 1 });
+    expect(lifecycle.lastReport!.hooks.find((h) => h.name === 'Db.close')).toMatchObject({ outcome: 'timeout', error: 'Db.close exceeded its timeout of 50 ms' });
+    expect(calls).toContain('Db.onModuleDestroy');
+  });
+
+  it('warns about, and skips, a hook on a request-scoped provider', async () => {
+    const { moduleRef, logger } = await compile();
+    await moduleRef.init();
+    expect(logger.lines).toContain(
+      'warn @OnShutdown() on PerRequest.stop is skipped: request-scoped and transient providers have no single instance to stop. Move the hook into a singleton provider.',
+    );
+    await moduleRef.close();
+    expect(calls).not.toContain('PerRequest.stop');
+  });
+
+  it('warns when the delay and the drain leave the hooks less than a fifth of the deadline; strict refuses to start', async () => {
+    const budget = { readinessDelayMs: 5000, drainTimeoutMs: 5000, shutdownTimeoutMs: 11000 };
+    const { moduleRef, logger } = await compile(budget);
+    await moduleRef.init();
+    expect(logger.lines.some((line) => line.startsWith('warn readinessDelayMs (5000) + drainTimeoutMs (5000) leave the shutdown hooks less than a fifth of shutdownTimeoutMs (11000)'))).toBe(true);
+    await moduleRef.close();
+    const strict = await compile({ ...budget, strict: true });
+    await expect(strict.moduleRef.init()).rejects.toThrow('GracefulModule (strict): readinessDelayMs (5000) + drainTimeoutMs (5000)');
+  });
+
+  it('warns when shutdownTimeoutMs does not fit in gracePeriodMs with a second to spare', async () => {
+    const { moduleRef, logger } = await compile({ shutdownTimeoutMs: 29_500, gracePeriodMs: 30_000 });
+    await moduleRef.init();
+    expect(logger.lines).toContainEqual(expect.stringContaining('shutdownTimeoutMs (29500) does not fit inside gracePeriodMs (30000) with a second to spare'));
+    await moduleRef.close();
+  });
+
+  it('forRootAsync validates the options its factory returns', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [GracefulModule.forRootAsync({ useFactory: () => ({ hookTimeoutMs: Number.POSITIVE_INFINITY }) })],
+    })
+      .compile()
+      .catch((error: Error) => error);
+    expect(moduleRef).toBeInstanceOf(Error);
+    expect((moduleRef as Error).message).toBe(
+      'GracefulModule: option "hookTimeoutMs" is Infinity; it must be a finite number of milliseconds above 0, at most 2147483647.',
+    );
+  });
+
+  it('reports readiness and liveness from the lifecycle state only', async () => {
+    const { moduleRef } = await compile();
+    const health = moduleRef.get(GracefulHealthIndicator);
+    expect(health.isReady()).toEqual({ graceful: { status: 'down', state: 'starting' } });
+    await moduleRef.init();
+    expect(health.isReady('app')).toEqual({ app: { status: 'up', state: 'ready' } });
+    await moduleRef.close();
+    expect(health.isReady()).toEqual({ graceful: { status: 'down', state: 'stopped' } });
+    expect(health.isAlive()).toEqual({ graceful: { status: 'up', state: 'stopped' } });
+  });
+});
+
+describe('@OnShutdown() misuse fails when the class is defined, naming it', () => {
+  it('on a static method', () => {
+    expect(() => {
+      class Bad {
+        @OnShutdown()
+        static stop() {}
+      }
+      return Bad;
+    }).toThrow('@OnShutdown() on Bad.stop: static methods are never called by the module');
+  });
+
+  it('with a timeout that is not a positive number', () => {
+    expect(() => {
+      class Bad {
+        @OnShutdown({ timeout: 0 })
+        stop() {}
+      }
+      return Bad;
+    }).toThrow('@OnShutdown() on Bad.stop: option "timeout" is 0; it must be a finite number of milliseconds above 0.');
+  });
+
+  it('on a property', () => {
+    const decorator = OnShutdown() as unknown as (target: object, key: string, descriptor?: PropertyDescriptor) => void;
+    class Bad {}
+    expect(() => decorator(Bad.prototype, 'field', { value: 42 })).toThrow('@OnShutdown() on Bad.field: it decorates methods only');
+  });
+});
