@@ -1,13 +1,16 @@
-/** Resolves after `ms`, or as soon as `signal` aborts. */
-export function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
+/**
+ * Resolves after `ms`, or as soon as one of `signals` aborts. (Not through
+ * AbortSignal.any(), whose dependent signals Node 20 keeps alive.)
+ */
+export function abortableDelay(ms: number, ...signals: AbortSignal[]): Promise<void> {
+  if (signals.some((signal) => signal.aborted)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
+      for (const signal of signals) signal.removeEventListener('abort', done);
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
+    for (const signal of signals) signal.addEventListener('abort', done, { once: true });
   });
 }

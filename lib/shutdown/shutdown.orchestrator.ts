@@ -186,7 +186,7 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
       const settled = new AbortController();
       await Promise.race([
         this.work.settled().then(() => settled.abort()),
-        abortableDelay(drainTimeoutMs, AbortSignal.any([this.deadline.signal, settled.signal])),
+        abortableDelay(drainTimeoutMs, this.deadline.signal, settled.signal),
       ]);
       report = { inFlightAtStart: 0, requestsCompleted: 0, idleConnectionsClosed: 0, requestsCut: 0, trackedWorkCut: this.work.size, durationMs: Date.now() - startedAt };
     }

@@ -1,0 +1,220 @@
+/**
+ * `npm run bench`: nestjs-graceful against plain Nest, side by side in one
+ * run, printed as one markdown table. `--smoke` runs every benchmark briefly
+ * (CI does, to keep them working; it asserts nothing about time).
+ */
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppProcess } from '../support/app-process.js';
+import { get } from '../support/http.js';
+import { rollingRestart } from '../support/rolling-restart.js';
+import { buildAppModule, criticalPathMs, generateChains, generateHookGraph, orderViolations, type StopEvent } from './generated-app.js';
+
+const smoke = process.argv.includes('--smoke');
+const here = dirname(fileURLToPath(import.meta.url));
+const fixture = (name: string) => join(here, 'fixtures', name);
+
+interface Row {
+  benchmark: string;
+  graceful: string;
+  plain: string;
+  result: string;
+  target: string;
+  met?: boolean;
+}
+const rows: Row[] = [];
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const ms = (value: number) => `${value.toFixed(0)} ms`;
+const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
+
+async function rolling(): Promise<void> {
+  const platforms = smoke ? (['express'] as const) : (['express', 'fastify'] as const);
+  for (const clients of smoke ? [32] : [32, 128]) {
+    for (const platform of platforms) {
+      log(`rolling restart, ${platform}, ${clients} clients`);
+      const steadyRequests = smoke ? 100 : 500;
+      const graceful = await rollingRestart({ platform, mode: 'graceful', clients, steadyRequests });
+      const plain = await rollingRestart({ platform, mode: 'plain', clients, steadyRequests });
+      rows.push({
+        benchmark: `1. Rolling restart, ${platform}, ${clients} keep-alive clients: failed requests`,
+        graceful: `${graceful.failed} / ${graceful.total}`,
+        plain: `${plain.failed} / ${plain.total}`,
+        result: `${graceful.failed} failed vs ${plain.failed}`,
+        target: '0 failed',
+        met: graceful.failed === 0,
+      });
+    }
+  }
+}
+
+async function scheduling(): Promise<void> {
+  const hookMs = smoke ? 20 : 100;
+  const providers = generateHookGraph(42, 50, 8, 6);
+  const lowerBound = criticalPathMs(providers, hookMs);
+  const sum = providers.length * hookMs;
+  const measure = async (graceful: boolean) => {
+    const events: StopEvent[] = [];
+    const app = await NestFactory.createApplicationContext(buildAppModule(providers, { graceful, hookMs, events }), { logger: false });
+    const start = performance.now();
+    await app.close();
+    return { wall: performance.now() - start, violations: orderViolations(providers, events) };
+  };
+  log('hook scheduling');
+  const graceful = await measure(true);
+  const plain = await measure(false);
+  rows.push({
+    benchmark: `2. Shutdown of 50 hooks x ${hookMs} ms over 8 modules (chains <= 6): wall time; critical path ${ms(lowerBound)}, sum ${ms(sum)}`,
+    graceful: `${ms(graceful.wall)}, ${graceful.violations} order violations`,
+    plain: `${ms(plain.wall)}, ${plain.violations} order violations`,
+    result: `${(graceful.wall / lowerBound).toFixed(3)} x critical path; ${(graceful.wall / sum).toFixed(2)} x sum; ${(graceful.wall / plain.wall).toFixed(2)} x plain`,
+    target: '<= 1.05 x critical path + 20 ms',
+    met: graceful.wall <= 1.05 * lowerBound + 20 && graceful.violations === 0,
+  });
+}
+
+async function sigtermToExit(): Promise<void> {
+  const once = async (mode: 'graceful' | 'plain') => {
+    const app = new AppProcess(fixture('ping.app.js'), mode === 'graceful' ? { WITH_MODULE: '1' } : {});
+    const port = await app.port();
+    const agents = Array.from({ length: 50 }, () => new Agent({ keepAlive: true }));
+    await Promise.all(agents.map((agent) => get(port, '/ping', agent)));
+    const start = performance.now();
+    app.signal('SIGTERM');
+    await app.exited;
+    const elapsed = performance.now() - start;
+    agents.forEach((agent) => agent.destroy());
+    return elapsed;
+  };
+  const runs = smoke ? 1 : 7;
+  const graceful: number[] = [];
+  const plain: number[] = [];
+  log('SIGTERM to exit');
+  for (let i = 0; i < runs; i++) {
+    graceful.push(await once('graceful'));
+    plain.push(await once('plain'));
+  }
+  const g = median(graceful);
+  rows.push({
+    benchmark: '3. SIGTERM to exit, 50 idle keep-alive clients, no readiness delay (median)',
+    graceful: ms(g),
+    plain: ms(median(plain)),
+    result: `${(g / median(plain)).toFixed(2)} x plain`,
+    target: '<= 100 ms',
+    met: g <= 100,
+  });
+}
+
+async function throughput(): Promise<void> {
+  const runs = smoke ? 1 : 5;
+  const duration = smoke ? 1 : 5;
+  const once = async (withModule: boolean) => {
+    const app = new AppProcess(fixture('ping.app.js'), withModule ? { WITH_MODULE: '1' } : {});
+    try {
+      const port = await app.port();
+      const result = await autocannon({ url: `http://127.0.0.1:${port}/ping`, connections: 32, duration });
+      return result.requests.average;
+    } finally {
+      app.signal('SIGTERM');
+      await app.exited;
+    }
+  };
+  const graceful: number[] = [];
+  const plain: number[] = [];
+  log('throughput');
+  for (let i = 0; i < runs; i++) {
+    plain.push(await once(false));
+    graceful.push(await once(true));
+  }
+  const ratio = median(graceful) / median(plain);
+  rows.push({
+    benchmark: `4. Throughput, GET /ping on Express, 32 connections (median of ${runs} x ${duration} s, alternating)`,
+    graceful: `${median(graceful).toFixed(0)} req/s`,
+    plain: `${median(plain).toFixed(0)} req/s`,
+    result: `${ratio.toFixed(3)} x plain`,
+    target: '>= 0.98',
+    met: ratio >= 0.98,
+  });
+}
+
+async function startup(): Promise<void> {
+  const providers = generateChains(2000, 8, 10);
+  const runs = smoke ? 3 : 11;
+  const once = async (graceful: boolean) => {
+    const module = buildAppModule(providers, { graceful, hookMs: 0 });
+    const start = performance.now();
+    const app = await NestFactory.createApplicationContext(module, { logger: false });
+    const elapsed = performance.now() - start;
+    await app.close();
+    return elapsed;
+  };
+  const graceful: number[] = [];
+  const plain: number[] = [];
+  log('startup');
+  await once(false);
+  await once(true);
+  for (let i = 0; i < runs; i++) {
+    plain.push(await once(false));
+    graceful.push(await once(true));
+  }
+  const added = median(graceful) - median(plain);
+  rows.push({
+    benchmark: `5. Startup, 2,000 providers (half with hooks, chains of 10): createApplicationContext (median of ${runs})`,
+    graceful: ms(median(graceful)),
+    plain: ms(median(plain)),
+    result: `+${ms(added)}`,
+    target: '<= 50 ms added',
+    met: added <= 50,
+  });
+}
+
+async function memory(): Promise<void> {
+  const cycles = smoke ? 60 : 500;
+  const once = (withModule: boolean) =>
+    new Promise<{ before: number; after: number; cycles: number; sigtermListeners: number; warnings: string[] }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--expose-gc', fixture('cycles.app.js')], {
+        env: { ...process.env, CYCLES: String(cycles), ...(withModule ? { WITH_MODULE: '1' } : {}) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`cycles exited ${code}`))));
+    });
+  log('memory');
+  const graceful = await once(true);
+  const plain = await once(false);
+  const perCycle = (r: typeof graceful) => (r.after - r.before) / r.cycles;
+  const describe = (r: typeof graceful) =>
+    `${((r.after - r.before) / 1024).toFixed(0)} KiB over ${r.cycles} cycles; ${r.sigtermListeners} SIGTERM listeners; ${r.warnings.length} warnings`;
+  rows.push({
+    benchmark: `6. Heap growth over ${cycles} create/close cycles (after full GC)`,
+    graceful: describe(graceful),
+    plain: describe(plain),
+    result: `${perCycle(graceful).toFixed(0)} B/cycle vs ${perCycle(plain).toFixed(0)} B/cycle`,
+    target: 'no growth beyond noise, no leaked listener, no warning',
+    met: perCycle(graceful) <= Math.max(1024, perCycle(plain) + 512) && graceful.sigtermListeners === 0 && graceful.warnings.length === 0,
+  });
+}
+
+function versions(): string {
+  const require = createRequire(import.meta.url);
+  const version = (name: string) => JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version as string;
+  return `${new Date().toISOString().slice(0, 10)}, Node ${process.versions.node}, @nestjs/core ${version('@nestjs/core')}, @nestjs/terminus ${version('@nestjs/terminus')}${smoke ? ', SMOKE RUN (numbers not meaningful)' : ''}`;
+}
+
+const started = performance.now();
+for (const bench of [scheduling, startup, memory, sigtermToExit, throughput, rolling]) await bench();
+const table = [
+  `Measured ${versions()}; ${ms(performance.now() - started)} in all.`,
+  '',
+  '| Benchmark | nestjs-graceful | plain Nest | Result | Target | Met |',
+  '| --- | --- | --- | --- | --- | --- |',
+  ...rows.map((r) => `| ${r.benchmark} | ${r.graceful} | ${r.plain} | ${r.result} | ${r.target} | ${r.met === undefined ? '' : r.met ? 'yes' : 'no'} |`),
+].join('\n');
+process.stdout.write(`${table}\n`);
