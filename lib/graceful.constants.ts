@@ -8,6 +8,7 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
 export const DEFAULT_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT'];
 export const DEFAULT_KUBERNETES_READINESS_DELAY_MS = 5_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+export const DEFAULT_FINAL_TIMEOUT_MS = 1_000;
 /** The largest delay a Node.js timer accepts. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 

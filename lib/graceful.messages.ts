@@ -46,6 +46,10 @@ export const MESSAGES = {
     `Shutdown (${reason}) ended in ${ms} ms: ${ok} hook(s) ok, ${failed} failed, ${timedOut} timed out, ${skipped} skipped; exit code ${exitCode}.`,
   hookTimeoutReason: (hook: string, ms: number) => `${hook} exceeded its timeout of ${ms} ms`,
   deadlineReason: (ms: number) => `the shutdown deadline (${ms} ms) passed`,
+  finalReserveReason: (ms: number) => `the final hooks' reserve (finalTimeoutMs ${ms} ms) ran out`,
+  fatalError: (kind: string, message: string) => `Fatal error (${kind}): ${message}. Starting the graceful shutdown (reason 'error', exit code 1).`,
+  secondFatalError: () => 'Another fatal error during the shutdown: exiting now with 1.',
+  reportFileFailed: (path: string) => `Could not write the shutdown report to reportFile "${path}"`,
 };
 
 function describe(value: unknown): string {

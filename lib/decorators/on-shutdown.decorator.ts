@@ -25,7 +25,10 @@ export function OnShutdown(options: OnShutdownOptions = {}): MethodDecorator {
     if (options === null || typeof options !== 'object') {
       throw new InvalidGracefulOptionsError(MESSAGES.invalidHookOption(where, 'options', options, 'an object such as { order: 1, timeout: 3000 }'));
     }
-    const { order, timeout } = options;
+    const { order, timeout, final } = options;
+    if (final !== undefined && typeof final !== 'boolean') {
+      throw new InvalidGracefulOptionsError(MESSAGES.invalidHookOption(where, 'final', final, 'true or false'));
+    }
     if (order !== undefined && (typeof order !== 'number' || !Number.isFinite(order))) {
       throw new InvalidGracefulOptionsError(MESSAGES.invalidHookOption(where, 'order', order, 'a finite number'));
     }

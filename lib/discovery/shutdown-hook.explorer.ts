@@ -65,7 +65,13 @@ export class ShutdownHookExplorer {
           continue;
         }
         const key = `${id}:${method}`;
-        node.hooks.push({ key, name, order: hookOptions.order ?? 0, timeoutMs: hookOptions.timeout ?? this.options.hookTimeoutMs });
+        node.hooks.push({
+          key,
+          name,
+          order: hookOptions.order ?? 0,
+          timeoutMs: hookOptions.timeout ?? this.options.hookTimeoutMs,
+          final: hookOptions.final === true,
+        });
         calls.set(key, (context) => instance![method](context));
       }
     }

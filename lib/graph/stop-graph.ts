@@ -22,6 +22,8 @@ export interface HookSpec {
   name: string;
   order: number;
   timeoutMs: number;
+  /** Runs in the final phase, planned apart from the others. */
+  final?: boolean;
 }
 
 /** A provider, with or without hooks. Hooks in declaration order. */
@@ -152,6 +154,11 @@ export function buildStopPlan(graph: ProviderGraph, options: StopPlanOptions = {
 
   const worstCaseMs = phases.reduce((sum, phase) => sum + longestChain(phase.units), 0);
   return { phases, warnings, worstCaseMs };
+}
+
+/** The same graph with only the hooks `keep` accepts; providers and edges stay. */
+export function selectHooks(graph: ProviderGraph, keep: (hook: HookSpec) => boolean): ProviderGraph {
+  return { nodes: graph.nodes.map((node) => ({ ...node, hooks: node.hooks.filter(keep) })), edges: graph.edges };
 }
 
 function indices<T>(items: T[]): number[] {

@@ -54,6 +54,32 @@ export interface GracefulModuleOptions {
    * @default Nest's `Logger`
    */
   logger?: LoggerService | false;
+  /**
+   * Log the computed stop plan once at startup: `true` at log level, `false`
+   * never. By default it is logged at debug level.
+   * @default undefined (debug level)
+   */
+  logPlan?: boolean;
+  /**
+   * A file path to write each shutdown's report to, as JSON, before the
+   * process exits.
+   * @default undefined (not written)
+   */
+  reportFile?: string;
+  /**
+   * Turn an `uncaughtException` or `unhandledRejection` into the graceful
+   * shutdown (reason `'error'`, exit code 1) instead of a crash. A second
+   * fatal error during that shutdown exits at once.
+   * @default true
+   */
+  handleFatalErrors?: boolean;
+  /**
+   * The part of `shutdownTimeoutMs` kept back for `@OnShutdown({ final: true })`
+   * hooks, which run last and still run when the deadline has passed.
+   * Reserved only when there are final hooks.
+   * @default 1000
+   */
+  finalTimeoutMs?: number;
 }
 
 /** Options of `GracefulModule.forRootAsync()`. */

@@ -12,4 +12,11 @@ export interface OnShutdownOptions {
    * @default the module's `hookTimeoutMs`
    */
   timeout?: number;
+  /**
+   * Run in the final phase: after every other hook and Nest's own hooks, and
+   * even when the shutdown deadline has passed, within `finalTimeoutMs`. For
+   * flushing logs, telemetry and audit records.
+   * @default false
+   */
+  final?: boolean;
 }

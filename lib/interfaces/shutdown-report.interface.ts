@@ -12,6 +12,16 @@ export interface HookReport {
   outcome: HookOutcome;
   /** The error's message, for `'error'` and `'timeout'`. */
   error?: string;
+  /** A hook of the final phase. */
+  final?: boolean;
+}
+
+/** One step of the shutdown, for the timeline. */
+export interface StageReport {
+  name: 'readiness delay' | 'drain' | 'hooks' | "Nest's hooks" | 'final hooks';
+  /** Epoch milliseconds. */
+  start: number;
+  end: number;
 }
 
 /** What the HTTP drain did. */
@@ -39,9 +49,13 @@ export interface ShutdownReport {
   /** The readiness delay actually waited. */
   readinessDelayMs: number;
   drain?: DrainReport;
+  /** The steps in the order they ran, with their times. */
+  stages: StageReport[];
   hooks: HookReport[];
   /** Whether the deadline (`shutdownTimeoutMs`) passed. */
   deadlineExceeded: boolean;
+  /** The message of a fatal error that started or hit the shutdown. */
+  fatalError?: string;
   /** The process exit code this outcome stands for (see `GracefulExitCode`). */
   exitCode: number;
 }

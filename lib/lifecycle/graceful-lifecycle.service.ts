@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { WorkTracker } from '../drain/work.tracker.js';
 import type { StopPlan } from '../graph/stop-graph.js';
+import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
 import { ShutdownOrchestrator } from '../shutdown/shutdown.orchestrator.js';
 import { LifecycleRecord, type LifecycleState } from './lifecycle.state.js';
@@ -25,6 +26,11 @@ export class GracefulLifecycleService {
     return this.record.state$;
   }
 
+  /** State changes and each hook's start, end, error and timeout, as they happen. */
+  get events$(): Observable<GracefulEvent> {
+    return this.record.events$;
+  }
+
   /** True from the signal on. */
   isShuttingDown(): boolean {
     return this.state === 'draining' || this.state === 'stopping' || this.state === 'stopped';
@@ -41,6 +47,16 @@ export class GracefulLifecycleService {
   /** The computed stop order: phases by `order`, in each the units and what each waits for. */
   plan(): StopPlan {
     return this.orchestrator.getPlan();
+  }
+
+  /** The stop order of the `final: true` hooks, which run after everything else. */
+  finalPlan(): StopPlan {
+    return this.orchestrator.getFinalPlan();
+  }
+
+  /** The plan as text, as the startup log shows it (`logPlan`). */
+  describePlan(): string {
+    return this.orchestrator.describePlan();
   }
 
   /** The report of the last shutdown, once it has ended. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { BehaviorSubject, distinctUntilChanged, type Observable } from 'rxjs';
+import { BehaviorSubject, Subject, distinctUntilChanged, type Observable } from 'rxjs';
+import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
 
 /** Where the application is in its life. It only ever moves forward. */
@@ -7,11 +8,13 @@ export type LifecycleState = 'starting' | 'ready' | 'draining' | 'stopping' | 's
 
 const RANK: Record<LifecycleState, number> = { starting: 0, ready: 1, draining: 2, stopping: 3, stopped: 4 };
 
-/** The shared record of the lifecycle: state, and what went wrong. */
+/** The shared record of the lifecycle: state, events, and what went wrong. */
 @Injectable()
 export class LifecycleRecord {
   private readonly subject = new BehaviorSubject<LifecycleState>('starting');
+  private readonly eventSubject = new Subject<GracefulEvent>();
   readonly state$: Observable<LifecycleState> = this.subject.pipe(distinctUntilChanged());
+  readonly events$: Observable<GracefulEvent> = this.eventSubject.asObservable();
   /** Set when the shutdown deadline passed. */
   deadlineExceeded = false;
   /** Set when a fatal error was recorded. */
@@ -24,6 +27,12 @@ export class LifecycleRecord {
 
   /** Moves to `next` if it lies ahead; a later state is never undone. */
   advance(next: LifecycleState): void {
-    if (RANK[next] > RANK[this.subject.value]) this.subject.next(next);
+    if (RANK[next] <= RANK[this.subject.value]) return;
+    this.subject.next(next);
+    this.emit({ type: 'state', state: next, at: Date.now() });
+  }
+
+  emit(event: GracefulEvent): void {
+    this.eventSubject.next(event);
   }
 }

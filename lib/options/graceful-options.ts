@@ -2,6 +2,7 @@ import { constants } from 'node:os';
 import type { LoggerService } from '@nestjs/common';
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_FINAL_TIMEOUT_MS,
   DEFAULT_HOOK_TIMEOUT_MS,
   DEFAULT_KUBERNETES_READINESS_DELAY_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
@@ -22,6 +23,10 @@ export interface ResolvedGracefulOptions {
   drainTimeoutMs: number;
   gracePeriodMs?: number;
   logger?: LoggerService | false;
+  logPlan?: boolean;
+  reportFile?: string;
+  handleFatalErrors: boolean;
+  finalTimeoutMs: number;
 }
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -33,6 +38,10 @@ const KNOWN_OPTIONS = new Set<string>([
   'drainTimeoutMs',
   'gracePeriodMs',
   'logger',
+  'logPlan',
+  'reportFile',
+  'handleFatalErrors',
+  'finalTimeoutMs',
 ]);
 
 /** Validates the user's options and applies the defaults; throws naming the option and the value. */
@@ -60,6 +69,10 @@ export function resolveGracefulOptions(
     drainTimeoutMs: duration('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS),
     gracePeriodMs: options.gracePeriodMs === undefined ? undefined : duration('gracePeriodMs', options.gracePeriodMs, 0, { positive: true }),
     logger: logger(options.logger),
+    logPlan: options.logPlan === undefined ? undefined : flag('logPlan', options.logPlan),
+    reportFile: reportFile(options.reportFile),
+    handleFatalErrors: options.handleFatalErrors === undefined ? true : flag('handleFatalErrors', options.handleFatalErrors),
+    finalTimeoutMs: duration('finalTimeoutMs', options.finalTimeoutMs, DEFAULT_FINAL_TIMEOUT_MS, { positive: true }),
   };
   return resolved;
 }
@@ -95,6 +108,14 @@ function signals(value: unknown): string[] {
     return name;
   });
   return [...new Set(names)];
+}
+
+function reportFile(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new InvalidGracefulOptionsError(MESSAGES.invalidOption('reportFile', value, 'a file path'));
+  }
+  return value;
 }
 
 function logger(value: unknown): LoggerService | false | undefined {

@@ -11,6 +11,10 @@ describe('resolveGracefulOptions', () => {
       drainTimeoutMs: 10_000,
       gracePeriodMs: undefined,
       logger: undefined,
+      logPlan: undefined,
+      reportFile: undefined,
+      handleFatalErrors: true,
+      finalTimeoutMs: 1000,
     });
   });
 
@@ -32,6 +36,9 @@ describe('resolveGracefulOptions', () => {
     [{ signals: ['SIGKILL'] }, 'option "signals" names "SIGKILL"'],
     [{ strict: 'yes' }, 'option "strict" is "yes"; it must be true or false'],
     [{ logger: console.log }, 'option "logger"'],
+    [{ reportFile: '' }, 'option "reportFile" is ""; it must be a file path'],
+    [{ handleFatalErrors: 1 }, 'option "handleFatalErrors" is 1; it must be true or false'],
+    [{ finalTimeoutMs: -1 }, 'option "finalTimeoutMs" is -1'],
   ])('rejects %j', (options, message) => {
     expect(() => resolveGracefulOptions(options as never, {})).toThrow(message);
   });

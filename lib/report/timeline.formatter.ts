@@ -1,0 +1,42 @@
+import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
+
+const WIDTH = 40;
+
+/**
+ * The shutdown as text, like a Gantt chart: each stage and each hook as a
+ * bar on one time axis, with its times and outcome.
+ */
+export function formatTimeline(report: ShutdownReport): string {
+  const t0 = report.startedAt;
+  const total = Math.max(1, report.endedAt - t0);
+  const rows: Array<{ label: string; start?: number; end?: number; note: string }> = [];
+  for (const stage of report.stages) {
+    if (stage.name === 'hooks' || stage.name === 'final hooks') {
+      const hooks = report.hooks.filter((hook) => Boolean(hook.final) === (stage.name === 'final hooks'));
+      for (const hook of [...hooks].sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity))) {
+        rows.push({ label: hook.name, start: hook.start, end: hook.end, note: hook.outcome + (hook.error ? `: ${hook.error}` : '') });
+      }
+      continue;
+    }
+    const drain = report.drain;
+    const note =
+      stage.name === 'drain' && drain
+        ? `${drain.requestsCompleted} request(s) completed, ${drain.idleConnectionsClosed} idle connection(s) closed, ${drain.requestsCut} cut` +
+          (drain.trackedWorkCut ? `, ${drain.trackedWorkCut} tracked task(s) cut` : '')
+        : '';
+    rows.push({ label: stage.name, start: stage.start, end: stage.end, note });
+  }
+  const labelWidth = Math.max(0, ...rows.map((row) => row.label.length));
+  const msWidth = String(total).length;
+  const offset = (t: number) => String(t - t0).padStart(msWidth);
+  const header = `Shutdown timeline (${report.reason}): ${total} ms, exit code ${report.exitCode}${report.deadlineExceeded ? ', deadline exceeded' : ''}`;
+  const axis = `${' '.repeat(labelWidth)}  0 ms${' '.repeat(Math.max(1, WIDTH - 3 - String(total).length - 3))}${total} ms`;
+  const lines = rows.map(({ label, start, end, note }) => {
+    if (start === undefined || end === undefined) return `${label.padEnd(labelWidth)} |${' '.repeat(WIDTH)}| ${' '.repeat(msWidth * 2 + 5)}  ${note}`;
+    const from = Math.min(WIDTH - 1, Math.floor(((start - t0) / total) * WIDTH));
+    const to = Math.max(from + 1, Math.min(WIDTH, Math.ceil(((end - t0) / total) * WIDTH)));
+    const bar = ' '.repeat(from) + '█'.repeat(to - from) + ' '.repeat(WIDTH - to);
+    return `${label.padEnd(labelWidth)} |${bar}| ${offset(start)} - ${offset(end)} ms  ${note}`.trimEnd();
+  });
+  return [header, axis, ...lines].join('\n');
+}

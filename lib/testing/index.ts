@@ -1,0 +1,46 @@
+/**
+ * `nestjs-graceful/testing`: prove a shutdown in a test. Runs the full
+ * sequence of an application or testing module without ending the process,
+ * with faults injected into named hooks, and returns the report.
+ */
+import type { INestApplicationContext } from '@nestjs/common';
+import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
+import { ShutdownOrchestrator, type HookFault } from '../shutdown/shutdown.orchestrator.js';
+
+export type { HookFault } from '../shutdown/shutdown.orchestrator.js';
+
+export interface RunShutdownOptions {
+  /** As if this signal (or reason) had arrived; SIGTERM and 'shutdown' wait `readinessDelayMs`. @default 'SIGTERM' */
+  reason?: string;
+  /** By `Class.method`: `{ delayMs }` runs the hook late, `{ throws }` fails it, `{ hang: true }` never lets it settle. */
+  faults?: Record<string, HookFault>;
+}
+
+/**
+ * Shuts `app` down the way a signal would (drain, hooks, Nest's hooks, final
+ * hooks, deadline), except that the process stays alive; resolves with the
+ * report. `app` is closed afterwards.
+ */
+export function runShutdown(app: INestApplicationContext, options: RunShutdownOptions = {}): Promise<ShutdownReport> {
+  const orchestrator = app.get(ShutdownOrchestrator, { strict: false });
+  const reason = options.reason ?? 'SIGTERM';
+  orchestrator.injectFaults(options.faults ?? {});
+  orchestrator.attach(app);
+  return orchestrator.begin(reason, { delay: reason === 'SIGTERM' || reason === 'shutdown', exit: false });
+}
+
+/** The hooks that ran, in the order they started (`Class.method`). */
+export function stopOrder(report: ShutdownReport): string[] {
+  return report.hooks
+    .filter((hook) => hook.start !== undefined)
+    .sort((a, b) => a.start! - b.start!)
+    .map((hook) => hook.name);
+}
+
+/** Whether hook `first` ended before hook `second` started. */
+export function endedBefore(report: ShutdownReport, first: string, second: string): boolean {
+  const a = report.hooks.find((hook) => hook.name === first);
+  const b = report.hooks.find((hook) => hook.name === second);
+  if (!a?.end || !b?.start) throw new Error(`${!a?.end ? first : second} did not run; stopOrder(report) lists the hooks that did.`);
+  return a.end <= b.start;
+}
