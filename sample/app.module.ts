@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { GracefulModule } from 'nestjs-graceful';
+import { AuditModule } from './audit/audit.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthController } from './health/health.controller.js';
 import { OrdersModule } from './orders/orders.module.js';
@@ -25,8 +26,10 @@ export class AppModule {
               hookTimeoutMs: 5_000,
               readinessDelayMs: envMs('READINESS_DELAY_MS'),
               drainTimeoutMs: envMs('DRAIN_TIMEOUT_MS'),
+              logPlan: true,
             }),
             TerminusModule.forRoot({ logger: false }),
+            AuditModule,
           ]
         : [TerminusModule.forRoot({ logger: false, gracefulShutdownTimeoutMs: envMs('READINESS_DELAY_MS') ?? 1000 })];
     return { module: AppModule, imports: [...lifecycle, DatabaseModule, OrdersModule], controllers: [HealthController] };

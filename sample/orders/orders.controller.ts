@@ -10,6 +10,15 @@ export class OrdersController {
     return this.orders.list();
   }
 
+  /** A bug that escapes every handler: with handleFatalErrors the app shuts down gracefully (exit code 1). */
+  @Post('crash')
+  crash() {
+    setImmediate(() => {
+      throw new Error('an uncaught bug');
+    });
+    return { crashing: true };
+  }
+
   @Post(':item')
   create(@Param('item') item: string) {
     this.orders.record(item);
