@@ -7,13 +7,14 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { DrainReport } from '../interfaces/shutdown-report.interface.js';
+import { WaitList } from './wait-list.js';
 
 export class HttpDrain {
   private readonly connections = new Set<Socket>();
   private readonly responses = new Set<ServerResponse>();
   private draining = false;
   private completed = 0;
-  private waiters: Array<() => void> = [];
+  private readonly idleWaiters = new WaitList();
 
   constructor(private readonly server: Server) {}
 
@@ -82,18 +83,12 @@ export class HttpDrain {
       if (response.writableFinished) this.completed++;
       // A keep-alive connection whose response began before the drain is idle now.
       this.server.closeIdleConnections();
-      if (this.responses.size === 0) this.notify();
+      if (this.responses.size === 0) this.idleWaiters.release();
     });
   };
 
   private idle(): Promise<void> {
     if (this.responses.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private notify(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    waiters.forEach((resolve) => resolve());
+    return this.idleWaiters.wait();
   }
 }

@@ -1,7 +1,9 @@
+import { WaitList } from './wait-list.js';
+
 /** Work the drain waits for besides HTTP requests: jobs, messages, streams. */
 export class WorkTracker {
   private readonly pending = new Set<Promise<unknown>>();
-  private waiters: Array<() => void> = [];
+  private readonly idle = new WaitList();
 
   /** Registers `work` (a promise, or a function to call now) and returns its promise. */
   track<T>(work: Promise<T> | (() => T | Promise<T>)): Promise<T> {
@@ -9,7 +11,7 @@ export class WorkTracker {
     this.pending.add(promise);
     const forget = () => {
       this.pending.delete(promise);
-      if (this.pending.size === 0) this.notify();
+      if (this.pending.size === 0) this.idle.release();
     };
     promise.then(forget, forget);
     return promise;
@@ -22,12 +24,6 @@ export class WorkTracker {
   /** Resolves once no tracked work is pending, work tracked meanwhile included. */
   settled(): Promise<void> {
     if (this.pending.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  private notify(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    waiters.forEach((resolve) => resolve());
+    return this.idle.wait();
   }
 }

@@ -2,6 +2,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { WaitList } from '../../lib/drain/wait-list.js';
+
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 /** The compiled sample app, the one the README's first command starts. */
 export const SAMPLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'sample', 'main.js');
@@ -27,7 +29,7 @@ export class AppProcess {
   stdout = '';
   stderr = '';
   readonly exited: Promise<Exit>;
-  private watchers: Array<() => void> = [];
+  private readonly changes = new WaitList();
 
   /** `fixture`: a file name under test/fixtures, or an absolute path such as SAMPLE. */
   constructor(fixture: string, env: Record<string, string> = {}) {
@@ -37,14 +39,14 @@ export class AppProcess {
     });
     this.child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       this.stdout += chunk;
-      this.notify();
+      this.changes.release();
     });
     this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr += chunk;
-      this.notify();
+      this.changes.release();
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
-    void this.exited.then(() => this.notify());
+    void this.exited.then(() => this.changes.release());
   }
 
   get output(): string {
@@ -73,7 +75,7 @@ export class AppProcess {
         if (predicate()) return;
         throw new Error(`process exited before ${what}\n--- output ---\n${this.output}`);
       }
-      await new Promise<void>((resolve) => this.watchers.push(resolve));
+      await this.changes.wait();
     }
   }
 
@@ -106,12 +108,6 @@ export class AppProcess {
   /** Kills the process if a test left it running. */
   dispose(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-
-  private notify(): void {
-    const watchers = this.watchers;
-    this.watchers = [];
-    watchers.forEach((resolve) => resolve());
   }
 }
 

@@ -1,5 +1,6 @@
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WaitList } from '../../lib/drain/wait-list.js';
 
 interface Backend {
   port: number;
@@ -18,7 +19,7 @@ export class Balancer {
   private readonly server: Server = createServer((req, res) => this.route(req, res));
   private poller?: NodeJS.Timeout;
   private next = 0;
-  private watchers: Array<() => void> = [];
+  private readonly polled = new WaitList();
 
   constructor(private readonly pollMs = 100) {}
 
@@ -34,7 +35,7 @@ export class Balancer {
 
   /** Resolves once `port` is seen ready (`true`) or not ready (`false`) by a poll. */
   async seen(port: number, ready: boolean): Promise<void> {
-    while (this.backends.find((b) => b.port === port)?.ready !== ready) await new Promise<void>((resolve) => this.watchers.push(resolve));
+    while (this.backends.find((b) => b.port === port)?.ready !== ready) await this.polled.wait();
   }
 
   async stop(): Promise<void> {
@@ -58,9 +59,7 @@ export class Balancer {
         });
       }),
     );
-    const watchers = this.watchers;
-    this.watchers = [];
-    watchers.forEach((resolve) => resolve());
+    this.polled.release();
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {

@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { WaitList } from '../../lib/drain/wait-list.js';
 
 export interface LoadStats {
   total: number;
@@ -19,7 +20,7 @@ export class Load {
   private readonly agent: Agent;
   private running = false;
   private loops: Array<Promise<void>> = [];
-  private watchers: Array<() => void> = [];
+  private readonly progress = new WaitList();
 
   constructor(
     private readonly port: number,
@@ -40,7 +41,7 @@ export class Load {
     const target = this.stats.ok + count;
     while (this.stats.ok < target) {
       if (!this.running) throw new Error('load stopped');
-      await new Promise<void>((resolve) => this.watchers.push(resolve));
+      await this.progress.wait();
     }
   }
 
@@ -60,11 +61,10 @@ export class Load {
         this.stats.failed++;
         this.stats.failures[outcome] = (this.stats.failures[outcome] ?? 0) + 1;
       }
-      const watchers = this.watchers;
-      this.watchers = [];
-      watchers.forEach((resolve) => resolve());
+      this.progress.release();
     }
     if (this.running) this.running = false;
+    this.progress.release();
   }
 
   private once(): Promise<string> {
