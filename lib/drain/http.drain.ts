@@ -1,8 +1,11 @@
 /**
- * Drains a Node.js HTTP server (Express and Fastify both run on one): stops
- * accepting, closes idle keep-alive connections at once, marks responses in
- * progress `Connection: close`, waits for them, and cuts what is left at the
- * timeout. Knows nothing of Nest.
+ * Drains a Node.js HTTP server (Express and Fastify both run on one). From
+ * `closeKeepAlive()` on, every response carries `Connection: close`, so that
+ * keep-alive clients reconnect elsewhere (through an L4 proxy such as
+ * kube-proxy too) instead of holding on to this instance. `drain()` then
+ * stops accepting, closes idle keep-alive connections at once, waits for the
+ * responses in progress, and cuts what is left at the timeout. Knows nothing
+ * of Nest.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -12,6 +15,7 @@ import { WaitList } from './wait-list.js';
 export class HttpDrain {
   private readonly connections = new Set<Socket>();
   private readonly responses = new Set<ServerResponse>();
+  private closingKeepAlive = false;
   private draining = false;
   private completed = 0;
   private readonly idleWaiters = new WaitList();
@@ -32,15 +36,21 @@ export class HttpDrain {
     return this.responses.size;
   }
 
+  /** Marks every response from now on, and those in progress, `Connection: close`. */
+  closeKeepAlive(): void {
+    this.closingKeepAlive = true;
+    for (const response of this.responses) if (!response.headersSent) response.setHeader('Connection', 'close');
+  }
+
   /**
    * Stops accepting and waits for the requests in flight and `work`, at most
    * `timeoutMs` or until `abort` fires; then destroys every connection left.
    */
   async drain(timeoutMs: number, work: () => Promise<void>, pendingWork: () => number, abort?: AbortSignal): Promise<DrainReport> {
     const startedAt = Date.now();
+    this.closeKeepAlive();
     this.draining = true;
     const inFlightAtStart = this.responses.size;
-    for (const response of this.responses) if (!response.headersSent) response.setHeader('Connection', 'close');
     const busy = new Set([...this.responses].map((response) => response.socket));
     const idleConnectionsClosed = [...this.connections].filter((socket) => !busy.has(socket)).length;
     this.server.close(() => undefined);
@@ -76,7 +86,7 @@ export class HttpDrain {
 
   private readonly onRequest = (_request: IncomingMessage, response: ServerResponse): void => {
     this.responses.add(response);
-    if (this.draining) response.setHeader('Connection', 'close');
+    if (this.closingKeepAlive) response.setHeader('Connection', 'close');
     response.once('close', () => {
       this.responses.delete(response);
       if (!this.draining) return;

@@ -183,14 +183,15 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
 
   async runShutdown(signal: string | undefined, nestSequence: () => Promise<void>): Promise<void> {
     const trigger = this.trigger ?? (this.start(signal ?? 'close', { delay: false, exit: false }), this.trigger!);
-    await Promise.all(this.bootstraps);
-    if (trigger.delay && this.options.readinessDelayMs > 0 && !this.deadline.signal.aborted) {
-      this.logger.log(MESSAGES.readinessDelay(this.options.readinessDelayMs));
-      await this.during('readiness delay', () => abortableDelay(this.options.readinessDelayMs, this.deadline.signal));
+    let drain: DrainReport | undefined;
+    let internalFailure = false;
+    try {
+      drain = await this.beforeNestHooks(trigger);
+    } catch (error) {
+      // A bug of ours must not keep Nest's own hooks from running.
+      internalFailure = true;
+      this.logger.error(MESSAGES.internalError(), stackOf(error));
     }
-    const drain = await this.during('drain', () => this.drainTraffic());
-    this.record.advance('stopping');
-    await this.during('hooks', () => this.scheduler!.run());
     let nestFailed = false;
     await this.during("Nest's hooks", async () => {
       try {
@@ -200,8 +201,24 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
         this.logger.error(MESSAGES.nestCloseFailed(), stackOf(error));
       }
     });
-    await this.runFinalHooks();
-    this.complete(this.report({ drain, nestFailed }));
+    await this.runFinalHooks().catch((error: unknown) => {
+      internalFailure = true;
+      this.logger.error(MESSAGES.internalError(), stackOf(error));
+    });
+    this.complete(this.report({ drain, sequenceFailed: nestFailed || internalFailure }));
+  }
+
+  /** The readiness delay, the drain and the hooks: everything before Nest's own hooks. */
+  private async beforeNestHooks(trigger: Trigger): Promise<DrainReport> {
+    await Promise.all(this.bootstraps);
+    if (trigger.delay && this.options.readinessDelayMs > 0 && !this.deadline.signal.aborted) {
+      this.logger.log(MESSAGES.readinessDelay(this.options.readinessDelayMs));
+      await this.during('readiness delay', () => abortableDelay(this.options.readinessDelayMs, this.deadline.signal));
+    }
+    const drain = await this.during('drain', () => this.drainTraffic());
+    this.record.advance('stopping');
+    await this.during('hooks', () => this.scheduler!.run());
+    return drain;
   }
 
   private start(reason: string, how: { delay: boolean; exit: boolean }): Promise<ShutdownReport> {
@@ -210,6 +227,7 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
     this.trigger = trigger;
     this.finished = new Promise((resolve) => (this.finish = resolve));
     this.record.advance('draining');
+    this.drain?.closeKeepAlive();
     // The final hooks keep their reserve: everything before them has to be done by then.
     const reserve = this.finalPlan.phases.length > 0 ? this.options.finalTimeoutMs : 0;
     this.deadlineTimer = setTimeout(() => this.onDeadline(), this.options.shutdownTimeoutMs - reserve);
@@ -355,13 +373,13 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
     if (!trigger.exit) return;
     // Exit now; the final hooks still get their reserve first.
     void this.runFinalHooks().then(() => {
-      const report = this.report({ nestFailed: false });
+      const report = this.report({ sequenceFailed: false });
       this.publish(report);
       this.exit(GracefulExitCode.DeadlineExceeded);
     });
   }
 
-  private report(parts: { drain?: DrainReport; nestFailed: boolean }): ShutdownReport {
+  private report(parts: { drain?: DrainReport; sequenceFailed: boolean }): ShutdownReport {
     const trigger = this.trigger!;
     const byKey = new Map(this.runs.map((run) => [run.hook.key, run]));
     const hooks: HookReport[] = [this.plan, this.finalPlan].flatMap((plan) =>
@@ -387,7 +405,7 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
     const failed =
       hooks.some((hook) => hook.outcome === 'error' || hook.outcome === 'timeout') ||
       (parts.drain !== undefined && (parts.drain.requestsCut > 0 || parts.drain.trackedWorkCut > 0)) ||
-      parts.nestFailed ||
+      parts.sequenceFailed ||
       this.record.fatalError !== undefined;
     const exitCode = this.record.deadlineExceeded ? GracefulExitCode.DeadlineExceeded : failed ? GracefulExitCode.Failed : GracefulExitCode.Clean;
     return {

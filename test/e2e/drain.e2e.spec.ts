@@ -20,7 +20,9 @@ describe.each(['express', 'fastify'])('drain before teardown on %s', (platform) 
     const live = await get(port, '/health/live');
     expect(live.status).toBe(200);
     expect(JSON.parse(live.body).info).toEqual({ graceful: { status: 'up', state: 'draining' } });
-    expect(await get(port, '/ping')).toMatchObject({ status: 200, body: 'pong' });
+    const during = await get(port, '/ping');
+    expect(during).toMatchObject({ status: 200, body: 'pong' });
+    expect(during.headers.connection).toBe('close'); // keep-alive clients reconnect elsewhere
     expect(await app.exited).toEqual({ code: 0, signal: null });
     expect(app.events.filter((e) => e.type === 'state').map((e) => e.state)).toEqual(['starting', 'ready', 'draining', 'stopping', 'stopped']);
   });

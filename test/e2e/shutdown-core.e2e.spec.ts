@@ -124,6 +124,14 @@ describe('ordered shutdown of a real Nest process', () => {
     expect(app.timeline.at(-1)).toBe('closed');
   });
 
+  it('shutdown() does what SIGTERM does, exit included, with its reason; every call returns the same promise', async () => {
+    const app = apps.start('ordered.app.js', { SHUTDOWN_AFTER_LISTEN: '1' });
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.events.find((e) => e.type === 'shutdown-called')).toMatchObject({ samePromise: true, state: 'draining' });
+    expect(app.events.filter((e) => e.type === 'hook-start').map((e) => e.reason)).toEqual(new Array(8).fill('maintenance'));
+    expect(app.events.filter((e) => e.type === 'nest-destroy')).toHaveLength(1);
+  });
+
   it('handles the signals without app.enableShutdownHooks()', async () => {
     const app = apps.start('ordered.app.js', { NO_SHUTDOWN_HOOKS: '1' });
     await app.port();

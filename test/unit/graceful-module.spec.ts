@@ -166,6 +166,37 @@ describe('GracefulModule in a testing module', () => {
     );
   });
 
+  it('forRootAsync takes its options from injected providers', async () => {
+    const CONFIG = 'CONFIG';
+    @Global()
+    @Module({ providers: [{ provide: CONFIG, useValue: { hookTimeoutMs: 1234 } }], exports: [CONFIG] })
+    class ConfigModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        GracefulModule.forRootAsync({ imports: [ConfigModule], inject: [CONFIG], useFactory: (config: { hookTimeoutMs: number }) => ({ ...config, signals: [], logger: false }) }),
+        DbModule,
+        UsersModule,
+      ],
+    }).compile();
+    await moduleRef.init();
+    const hooks = moduleRef.get(GracefulLifecycleService).plan().phases[0].units.flatMap((u) => u.hooks);
+    expect(hooks.map((h) => [h.name, h.timeoutMs])).toEqual([
+      ['Users.stop', 1234],
+      ['Db.close', 50],
+    ]);
+    await moduleRef.close();
+  });
+
+  it('fails liveness once the shutdown has passed its deadline', async () => {
+    process.env.DB_HANGS_IN_TEST = '1';
+    const { moduleRef } = await compile({ shutdownTimeoutMs: 20 });
+    await moduleRef.init();
+    const health = moduleRef.get(GracefulHealthIndicator);
+    await moduleRef.close();
+    expect(health.isAlive()).toEqual({ graceful: { status: 'down', state: 'stopped' } });
+    expect(moduleRef.get(GracefulLifecycleService).lastReport).toMatchObject({ deadlineExceeded: true, exitCode: 124 });
+  });
+
   it('reports readiness and liveness from the lifecycle state only', async () => {
     const { moduleRef } = await compile();
     const health = moduleRef.get(GracefulHealthIndicator);
