@@ -41,7 +41,7 @@ export const MESSAGES = {
   hookCutByDeadline: (hook: string) => `${hook} was still running when the shutdown deadline passed.`,
   deadlineExceeded: (ms: number, running: string[], exiting: boolean) =>
     `Shutdown deadline (shutdownTimeoutMs ${ms} ms) passed; still running: ${running.join(', ')}. ${exiting ? 'Exiting now with 124.' : 'Skipping the hooks not started yet.'}`,
-  internalError: () => 'nestjs-graceful failed unexpectedly during the shutdown; Nest\'s own hooks still run. Please report this with the stack below',
+  internalError: () => 'nestjs-graceful failed unexpectedly during the shutdown; the shutdown goes on. Please report this with the stack below',
   nestCloseFailed: () => 'Nest\'s own shutdown (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) threw',
   summary: (reason: string, ms: number, ok: number, failed: number, timedOut: number, skipped: number, exitCode: number) =>
     `Shutdown (${reason}) ended in ${ms} ms: ${ok} hook(s) ok, ${failed} failed, ${timedOut} timed out, ${skipped} skipped; exit code ${exitCode}.`,

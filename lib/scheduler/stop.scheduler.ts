@@ -61,6 +61,15 @@ export class StopScheduler {
     return [...this.running.values()].map((entry) => entry.hook);
   }
 
+  /** A listener that throws must not stall the run. */
+  private tell(notify: () => void): void {
+    try {
+      notify();
+    } catch {
+      // The listener's own problem; the run goes on.
+    }
+  }
+
   private runPhase(phase: StopPhase, runs: HookRun[]): Promise<void> {
     return new Promise((resolve) => {
       const waitingFor = new Map<string, number>();
@@ -92,12 +101,12 @@ export class StopScheduler {
   private runHook(hook: HookSpec): Promise<HookRun> {
     if (this.stopped) {
       const run: HookRun = { hook, outcome: 'skipped', error: this.stopReason };
-      this.listener.hookEnded?.(run);
+      this.tell(() => this.listener.hookEnded?.(run));
       return Promise.resolve(run);
     }
     const controller = new AbortController();
     const start = this.clock.now();
-    this.listener.hookStarted?.(hook, start);
+    this.tell(() => this.listener.hookStarted?.(hook, start));
     return new Promise<HookRun>((resolve) => {
       let settled = false;
       const settle = (outcome: HookOutcome, error?: unknown) => {
@@ -107,7 +116,7 @@ export class StopScheduler {
         this.running.delete(hook.key);
         if (outcome === 'timeout') controller.abort(error);
         const run: HookRun = { hook, start, end: this.clock.now(), outcome, error };
-        this.listener.hookEnded?.(run);
+        this.tell(() => this.listener.hookEnded?.(run));
         resolve(run);
       };
       const timer = this.clock.setTimeout(

@@ -372,11 +372,9 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
     this.logger.error(MESSAGES.deadlineExceeded(this.options.shutdownTimeoutMs, running, trigger.exit));
     if (!trigger.exit) return;
     // Exit now; the final hooks still get their reserve first.
-    void this.runFinalHooks().then(() => {
-      const report = this.report({ sequenceFailed: false });
-      this.publish(report);
-      this.exit(GracefulExitCode.DeadlineExceeded);
-    });
+    void this.runFinalHooks()
+      .then(() => this.publish(this.report({ sequenceFailed: false })))
+      .finally(() => this.exit(GracefulExitCode.DeadlineExceeded));
   }
 
   private report(parts: { drain?: DrainReport; sequenceFailed: boolean }): ShutdownReport {
@@ -423,11 +421,23 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
     };
   }
 
-  /** Records the report: lastReport, the timeline and summary in the log, the report file, telemetry. */
+  /**
+   * Records the report: lastReport, the timeline and summary in the log, the
+   * report file, telemetry. A throwing logger or exporter must not keep the
+   * process from exiting, so nothing escapes.
+   */
   private publish(report: ShutdownReport): void {
     this.record.lastReport = report;
+    try {
+      this.announce(report);
+    } catch (error) {
+      process.stderr.write(`${MESSAGES.internalError()}\n${stackOf(error) ?? String(error)}\n`);
+    }
+  }
+
+  private announce(report: ShutdownReport): void {
     const count = (outcome: string) => report.hooks.filter((hook) => hook.outcome === outcome).length;
-    this.logger.log(`${formatTimeline(report)}`);
+    this.logger.log(formatTimeline(report));
     this.logger.log(MESSAGES.summary(report.reason, report.durationMs, count('ok'), count('error'), count('timeout'), count('skipped'), report.exitCode));
     if (this.options.reportFile) {
       try {
