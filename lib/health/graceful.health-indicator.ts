@@ -2,9 +2,19 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { LifecycleRecord } from '../lifecycle/lifecycle.state.js';
 
+/** Options of `isReady()` and `isAlive()`. */
+export interface GracefulHealthOptions {
+  /**
+   * Also disclose why the shutdown started, whether it passed its deadline,
+   * and the fatal error's message. Off by default: probes are often public.
+   * @default false
+   */
+  details?: boolean;
+}
+
 /**
- * Readiness and liveness for terminus health checks. They disclose the
- * lifecycle state only.
+ * Readiness and liveness for terminus health checks. By default they
+ * disclose the lifecycle state only.
  *
  * @example
  * ```ts
@@ -20,17 +30,26 @@ export class GracefulHealthIndicator {
   ) {}
 
   /** Up only while the application is `'ready'`: from `listen()` until the shutdown signal. */
-  isReady<const Key extends string = 'graceful'>(key: Key = 'graceful' as Key): HealthIndicatorResult<Key> {
+  isReady<const Key extends string = 'graceful'>(key: Key = 'graceful' as Key, options: GracefulHealthOptions = {}): HealthIndicatorResult<Key> {
     const session = this.indicators.check(key);
-    const state = this.record.state;
-    return state === 'ready' ? session.up({ state }) : session.down({ state });
+    return this.record.state === 'ready' ? session.up(this.data(options)) : session.down(this.data(options));
   }
 
   /** Up unless the shutdown passed its deadline or a fatal error was recorded; a normal drain stays alive. */
-  isAlive<const Key extends string = 'graceful'>(key: Key = 'graceful' as Key): HealthIndicatorResult<Key> {
+  isAlive<const Key extends string = 'graceful'>(key: Key = 'graceful' as Key, options: GracefulHealthOptions = {}): HealthIndicatorResult<Key> {
     const session = this.indicators.check(key);
-    const state = this.record.state;
     const alive = !this.record.deadlineExceeded && this.record.fatalError === undefined;
-    return alive ? session.up({ state }) : session.down({ state });
+    return alive ? session.up(this.data(options)) : session.down(this.data(options));
+  }
+
+  private data({ details = false }: GracefulHealthOptions): Record<string, unknown> {
+    const { state, reason, deadlineExceeded, fatalError } = this.record;
+    if (!details) return { state };
+    return {
+      state,
+      ...(reason === undefined ? {} : { reason }),
+      deadlineExceeded,
+      ...(fatalError === undefined ? {} : { fatalError: fatalError instanceof Error ? fatalError.message : String(fatalError) }),
+    };
   }
 }

@@ -15,6 +15,8 @@ export class LifecycleRecord {
   private readonly eventSubject = new Subject<GracefulEvent>();
   readonly state$: Observable<LifecycleState> = this.subject.pipe(distinctUntilChanged());
   readonly events$: Observable<GracefulEvent> = this.eventSubject.asObservable();
+  /** Why the shutdown started, from its start on. */
+  reason?: string;
   /** Set when the shutdown deadline passed. */
   deadlineExceeded = false;
   /** Set when a fatal error was recorded. */

@@ -225,6 +225,7 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
     const startedAt = Date.now();
     const trigger: Trigger = { reason, ...how, startedAt, deadline: startedAt + this.options.shutdownTimeoutMs };
     this.trigger = trigger;
+    this.record.reason = reason;
     this.finished = new Promise((resolve) => (this.finish = resolve));
     this.record.advance('draining');
     this.drain?.closeKeepAlive();

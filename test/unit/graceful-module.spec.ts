@@ -206,6 +206,7 @@ describe('GracefulModule in a testing module', () => {
     await moduleRef.close();
     expect(health.isReady()).toEqual({ graceful: { status: 'down', state: 'stopped' } });
     expect(health.isAlive()).toEqual({ graceful: { status: 'up', state: 'stopped' } });
+    expect(health.isAlive('graceful', { details: true })).toEqual({ graceful: { status: 'up', state: 'stopped', reason: 'close', deadlineExceeded: false } });
   });
 });
 
