@@ -8,8 +8,8 @@ import { GRACEFUL_MODULE_OPTIONS } from './graceful.constants.js';
 import { GracefulHealthIndicator } from './health/graceful.health-indicator.js';
 import type { GracefulModuleAsyncOptions, GracefulModuleOptions } from './interfaces/graceful-module-options.interface.js';
 import { GracefulLifecycleService } from './lifecycle/graceful-lifecycle.service.js';
-import { LifecycleRecord } from './lifecycle/lifecycle.state.js';
-import { resolveGracefulOptions } from './options/graceful-options.js';
+import { LifecycleRecord } from './lifecycle/lifecycle.record.js';
+import { resolveGracefulOptions } from './options/graceful-options.resolver.js';
 import { ShutdownOrchestrator } from './shutdown/shutdown.orchestrator.js';
 
 /**

@@ -2,7 +2,7 @@ import { SetMetadata } from '@nestjs/common';
 import { ON_SHUTDOWN_METADATA } from '../graceful.constants.js';
 import { MESSAGES } from '../graceful.messages.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
-import { duration } from '../options/graceful-options.js';
+import { duration } from '../options/graceful-options.resolver.js';
 import type { OnShutdownOptions } from '../interfaces/on-shutdown-options.interface.js';
 
 /**

@@ -5,9 +5,9 @@ import { providerFacts } from '../adapter/nest.adapter.js';
 import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
-import type { DependencyEdge, ProviderGraph, ProviderNode } from '../graph/stop-graph.js';
+import type { DependencyEdge, ProviderGraph, ProviderNode } from '../graph/stop-plan.builder.js';
 import type { ShutdownContext } from '../interfaces/shutdown-context.interface.js';
-import type { ResolvedGracefulOptions } from '../options/graceful-options.js';
+import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { ShutdownHookAccessor } from './shutdown-hook.accessor.js';
 
 export type HookCall = (context: ShutdownContext) => unknown;

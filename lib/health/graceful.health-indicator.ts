@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { LifecycleRecord } from '../lifecycle/lifecycle.state.js';
+import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 
 /** Options of `isReady()` and `isAlive()`. */
 export interface GracefulHealthOptions {

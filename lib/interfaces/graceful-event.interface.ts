@@ -1,4 +1,4 @@
-import type { LifecycleState } from '../lifecycle/lifecycle.state.js';
+import type { LifecycleState } from '../lifecycle/lifecycle.record.js';
 import type { HookOutcome } from './shutdown-report.interface.js';
 
 /** What `GracefulLifecycleService.events$` reports; `at` is epoch milliseconds. */

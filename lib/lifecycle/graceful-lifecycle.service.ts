@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { WorkTracker } from '../drain/work.tracker.js';
-import type { StopPlan } from '../graph/stop-graph.js';
+import type { StopPlan } from '../graph/stop-plan.builder.js';
 import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
 import { ShutdownOrchestrator } from '../shutdown/shutdown.orchestrator.js';
-import { LifecycleRecord, type LifecycleState } from './lifecycle.state.js';
+import { LifecycleRecord, type LifecycleState } from './lifecycle.record.js';
 
 /** The application's lifecycle: its state, its stop plan, and a way to stop it. */
 @Injectable()

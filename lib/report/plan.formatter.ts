@@ -1,4 +1,4 @@
-import type { StopPlan } from '../graph/stop-graph.js';
+import type { StopPlan } from '../graph/stop-plan.builder.js';
 
 export interface PlanBudget {
   shutdownTimeoutMs: number;

@@ -7,8 +7,8 @@
 import { HookTimeoutError } from '../errors/hook-timeout.error.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { HookOutcome } from '../interfaces/shutdown-report.interface.js';
-import type { HookSpec, StopPhase, StopPlan, StopUnit } from '../graph/stop-graph.js';
-import { systemClock, type Clock } from './clock.js';
+import type { HookSpec, StopPhase, StopPlan, StopUnit } from '../graph/stop-plan.builder.js';
+import { systemClock, type Clock } from './scheduler.clock.js';
 
 export interface HookRun {
   hook: HookSpec;

@@ -16,10 +16,10 @@ import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.
 import { GRACEFUL_MODULE_OPTIONS, GracefulExitCode } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
-import { buildStopPlan, selectHooks, type HookSpec, type StopPlan } from '../graph/stop-graph.js';
+import { buildStopPlan, selectHooks, type HookSpec, type StopPlan } from '../graph/stop-plan.builder.js';
 import type { DrainReport, HookReport, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
-import { LifecycleRecord } from '../lifecycle/lifecycle.state.js';
-import { budgetProblems, type ResolvedGracefulOptions } from '../options/graceful-options.js';
+import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
+import { budgetProblems, type ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { formatPlan } from '../report/plan.formatter.js';
 import { formatTimeline } from '../report/timeline.formatter.js';
 import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';

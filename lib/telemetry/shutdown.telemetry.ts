@@ -5,7 +5,7 @@
  * no-op tracer and meter make this cost next to nothing.
  */
 import type * as Otel from '@opentelemetry/api';
-import type { HookSpec } from '../graph/stop-graph.js';
+import type { HookSpec } from '../graph/stop-plan.builder.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
 import type { HookRun } from '../scheduler/stop.scheduler.js';
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../../lib/scheduler/clock.js';
+import type { Clock } from '../../lib/scheduler/scheduler.clock.js';
 
 interface Timer {
   at: number;

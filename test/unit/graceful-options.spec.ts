@@ -1,4 +1,4 @@
-import { resolveGracefulOptions } from '../../lib/options/graceful-options.js';
+import { resolveGracefulOptions } from '../../lib/options/graceful-options.resolver.js';
 
 describe('resolveGracefulOptions', () => {
   it('applies every default once', () => {

@@ -1,4 +1,4 @@
-import { buildStopPlan, type ProviderGraph } from '../../lib/graph/stop-graph.js';
+import { buildStopPlan, type ProviderGraph } from '../../lib/graph/stop-plan.builder.js';
 import type { ShutdownReport } from '../../lib/interfaces/shutdown-report.interface.js';
 import { formatPlan } from '../../lib/report/plan.formatter.js';
 import { formatTimeline } from '../../lib/report/timeline.formatter.js';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { buildStopPlan, type ProviderGraph } from '../../lib/graph/stop-graph.js';
+import { buildStopPlan, type ProviderGraph } from '../../lib/graph/stop-plan.builder.js';
 import { StopScheduler, type HookRun } from '../../lib/scheduler/stop.scheduler.js';
 import { VirtualClock } from '../support/virtual-clock.js';
 
