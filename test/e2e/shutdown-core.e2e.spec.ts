@@ -83,12 +83,13 @@ describe('ordered shutdown of a real Nest process', () => {
   });
 
   it('ignores a repeated SIGTERM with a log line and runs every hook once', async () => {
-    const app = apps.start('ordered.app.js', { SLOW: 'DbService.close=400' });
+    const app = apps.start('ordered.app.js', { WAIT_STDIN: 'DbService.close', DB_TIMEOUT: '600000' });
     await app.port();
     app.signal('SIGTERM');
     await app.event('hook-start', { hook: 'DbService.close' });
     app.signal('SIGTERM');
     await app.printed('Received SIGTERM while already shutting down (SIGTERM)');
+    app.send('go');
     expect(await app.exited).toEqual({ code: 0, signal: null });
     expect(startsOf(app)).toHaveLength(8);
   });

@@ -5,6 +5,9 @@ import { WaitList } from '../../lib/drain/wait-list.js';
 interface Backend {
   port: number;
   ready: boolean;
+  /** The latest probe sent, and the latest whose answer was applied: a slow old answer never overrides a newer one. */
+  sent: number;
+  applied: number;
 }
 
 /**
@@ -30,7 +33,7 @@ export class Balancer {
   }
 
   add(port: number): void {
-    this.backends.push({ port, ready: false });
+    this.backends.push({ port, ready: false, sent: 0, applied: 0 });
   }
 
   /** Resolves once `port` is seen ready (`true`) or not ready (`false`) by a poll. */
@@ -48,7 +51,8 @@ export class Balancer {
   private async poll(): Promise<void> {
     await Promise.all(
       this.backends.map(async (backend) => {
-        backend.ready = await new Promise<boolean>((resolve) => {
+        const sequence = ++backend.sent;
+        const ready = await new Promise<boolean>((resolve) => {
           const probe = request({ host: '127.0.0.1', port: backend.port, path: '/health/ready', agent: false, timeout: 1000 }, (res) => {
             res.resume();
             resolve(res.statusCode === 200);
@@ -57,6 +61,10 @@ export class Balancer {
           probe.on('timeout', () => probe.destroy());
           probe.end();
         });
+        if (sequence > backend.applied) {
+          backend.applied = sequence;
+          backend.ready = ready;
+        }
       }),
     );
     this.polled.release();
