@@ -32,10 +32,6 @@ export class HttpDrain {
     this.server.removeListener('request', this.onRequest);
   }
 
-  get inFlight(): number {
-    return this.responses.size;
-  }
-
   /** Marks every response from now on, and those in progress, `Connection: close`. */
   closeKeepAlive(): void {
     this.closingKeepAlive = true;
@@ -46,7 +42,13 @@ export class HttpDrain {
    * Stops accepting and waits for the requests in flight and `work`, at most
    * `timeoutMs` or until `abort` fires; then destroys every connection left.
    */
-  async drain(timeoutMs: number, work: () => Promise<void>, pendingWork: () => number, abort?: AbortSignal): Promise<DrainReport> {
+  async drain(
+    timeoutMs: number,
+    work: () => Promise<void>,
+    pendingWork: () => number,
+    abort?: AbortSignal,
+    stoppedAccepting: (inFlight: number) => void = () => undefined,
+  ): Promise<DrainReport> {
     const startedAt = Date.now();
     this.closeKeepAlive();
     this.draining = true;
@@ -55,6 +57,9 @@ export class HttpDrain {
     const idleConnectionsClosed = [...this.connections].filter((socket) => !busy.has(socket)).length;
     this.server.close(() => undefined);
     this.server.closeIdleConnections();
+    // Said only now: a client that reads it and connects must be refused, not
+    // queued on a listener about to close and then reset.
+    stoppedAccepting(inFlightAtStart);
 
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;

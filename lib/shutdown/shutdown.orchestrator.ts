@@ -271,8 +271,9 @@ export class ShutdownOrchestrator implements ShutdownHost, OnModuleInit {
     const { drainTimeoutMs } = this.options;
     let report: DrainReport;
     if (this.drain) {
-      this.logger.log(MESSAGES.drainStarted(this.drain.inFlight, drainTimeoutMs));
-      report = await this.drain.drain(drainTimeoutMs, () => this.work.settled(), () => this.work.size, this.deadline.signal);
+      report = await this.drain.drain(drainTimeoutMs, () => this.work.settled(), () => this.work.size, this.deadline.signal, (inFlight) =>
+        this.logger.log(MESSAGES.drainStarted(inFlight, drainTimeoutMs)),
+      );
     } else {
       const startedAt = Date.now();
       const settled = new AbortController();
