@@ -9,6 +9,8 @@ export const DEFAULT_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT'];
 export const DEFAULT_KUBERNETES_READINESS_DELAY_MS = 5_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_FINAL_TIMEOUT_MS = 1_000;
+/** How long after the deadline the watchdog ends a process whose event loop is blocked. */
+export const WATCHDOG_MARGIN_MS = 500;
 /** The largest delay a Node.js timer accepts. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 

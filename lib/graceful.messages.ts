@@ -49,6 +49,12 @@ export const MESSAGES = {
   deadlineReason: (ms: number) => `the shutdown deadline (${ms} ms) passed`,
   finalReserveReason: (ms: number) => `the final hooks' reserve (finalTimeoutMs ${ms} ms) ran out`,
   fatalError: (kind: string, message: string) => `Fatal error (${kind}): ${message}. Starting the graceful shutdown (reason 'error', exit code 1).`,
+  fatalErrorDuringShutdown: (kind: string, message: string) =>
+    `Fatal error (${kind}) during the shutdown: ${message}. The shutdown goes on; the process exits with 1 when it ends.`,
+  exitCalled: (code: number, caller: string | undefined) =>
+    `process.exit(${code}) was called during the shutdown${caller ? ` from ${caller}` : ''}; the shutdown goes on and the process exits when it ends (with ${code} if that is the higher code). Return from the hook instead.`,
+  watchdog: (ms: number) =>
+    `nestjs-graceful: the shutdown deadline (shutdownTimeoutMs ${ms} ms) has passed and the event loop is blocked; still running: %RUNNING%. Exiting with 124.`,
   secondFatalError: () => 'Another fatal error during the shutdown: exiting now with 1.',
   reportFileFailed: (path: string) => `Could not write the shutdown report to reportFile "${path}"`,
 };

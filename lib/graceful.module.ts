@@ -10,7 +10,10 @@ import type { GracefulModuleAsyncOptions, GracefulModuleOptions } from './interf
 import { GracefulLifecycleService } from './lifecycle/graceful-lifecycle.service.js';
 import { LifecycleRecord } from './lifecycle/lifecycle.record.js';
 import { resolveGracefulOptions } from './options/graceful-options.resolver.js';
-import { ShutdownOrchestrator } from './shutdown/shutdown.orchestrator.js';
+import { ShutdownObservers } from './observe/shutdown.observers.js';
+import { ProcessSignals } from './shutdown/process-signals.js';
+import { ShutdownPlanner } from './shutdown/shutdown.planner.js';
+import { ShutdownSequence } from './shutdown/shutdown.sequence.js';
 
 /**
  * A global module that gives the application an ordered, bounded, draining
@@ -46,7 +49,10 @@ export class GracefulModule {
         WorkTracker,
         ShutdownHookAccessor,
         ShutdownHookExplorer,
-        ShutdownOrchestrator,
+        ShutdownPlanner,
+        ShutdownObservers,
+        ProcessSignals,
+        ShutdownSequence,
         GracefulLifecycleService,
         HealthIndicatorService,
         GracefulHealthIndicator,

@@ -1,31 +1,54 @@
 /**
  * The one place that touches Nest internals: what an InstanceWrapper knows
- * of its dependencies, and the hook into NestApplicationContext's shutdown
+ * of its provider, and the hook into NestApplicationContext's shutdown
  * sequence (Nest offers no public one). Everything else in the package uses
  * public API only.
  */
 import { NestApplication, NestApplicationContext, type ModulesContainer } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 
-/** What the graph needs to know of a provider. */
+/** A provider or controller as discovery hands it out. */
+export type ProviderHandle = InstanceWrapper;
+
+/** What the graph and the explorer need to know of a provider. */
 export interface ProviderFacts {
+  /** The class name, for messages: `Class` in `Class.method`. */
+  name: string;
   /** The providers the injector gave it: constructor or factory `inject`, and properties. */
-  dependencies: InstanceWrapper[];
+  dependencies: ProviderHandle[];
   isAlias: boolean;
   /** A singleton: neither request-scoped (also through its dependencies) nor transient. */
   isSingleton: boolean;
+  /** The instance, for singletons. */
+  instance?: object;
+  /** Where its methods are: the instance's prototype, or its class's for a non-singleton class provider. */
+  prototype?: object;
 }
 
-export function providerFacts(wrapper: InstanceWrapper): ProviderFacts {
+export function providerFacts(wrapper: ProviderHandle): ProviderFacts {
   const dependencies = [
     ...(wrapper.getCtorMetadata?.() ?? []),
     ...(wrapper.getPropertiesMetadata?.() ?? []).map((property) => property.wrapper),
   ].filter((dependency): dependency is InstanceWrapper => Boolean(dependency));
+  const isSingleton = !wrapper.isTransient && wrapper.isDependencyTreeStatic();
+  const instance = isSingleton && wrapper.instance && typeof wrapper.instance === 'object' ? (wrapper.instance as object) : undefined;
+  const classPrototype = !wrapper.inject && typeof wrapper.metatype === 'function' ? (wrapper.metatype.prototype as object) : undefined;
   return {
+    name: nameOf(wrapper),
     dependencies,
     isAlias: Boolean(wrapper.isAlias),
-    isSingleton: !wrapper.isTransient && wrapper.isDependencyTreeStatic(),
+    isSingleton,
+    instance,
+    prototype: isSingleton ? instance && Object.getPrototypeOf(instance) : classPrototype,
   };
+}
+
+function nameOf(wrapper: ProviderHandle): string {
+  const instance = wrapper.instance as object | undefined;
+  const ctorName = instance && typeof instance === 'object' ? instance.constructor?.name : undefined;
+  if (ctorName && ctorName !== 'Object') return ctorName;
+  if (typeof wrapper.metatype === 'function' && wrapper.metatype.name && !wrapper.inject) return wrapper.metatype.name;
+  return typeof wrapper.token === 'function' ? wrapper.token.name : String(wrapper.name ?? wrapper.token);
 }
 
 /** An application as the shutdown host sees it. */
@@ -45,44 +68,75 @@ export interface ShutdownHost {
   bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T>;
   /** The signals `enableShutdownHooks()` asked for; the host listens instead of Nest. */
   listenTo(signals: string[]): void;
-  /** Wraps Nest's own shutdown sequence (destroy hooks, dispose, shutdown hooks). Never rejects. */
+  /**
+   * Wraps Nest's own shutdown sequence (destroy hooks, dispose, shutdown
+   * hooks). Every call returns the one run's promise and calls
+   * `nestSequence` at most once. Never rejects.
+   */
   runShutdown(signal: string | undefined, nestSequence: () => Promise<void>): Promise<void>;
 }
 
-const hosts = new WeakMap<object, ShutdownHost>();
+/**
+ * Hosts by application container, shared by every copy of this package in
+ * the process (a monorepo can load two): the methods are patched once, by
+ * whichever copy comes first, and must find the hosts of the others too.
+ */
+const REGISTRY = Symbol.for('nestjs-graceful.hosts');
 const PATCHED = Symbol.for('nestjs-graceful.patched');
+const registry: WeakMap<object, ShutdownHost> = ((globalThis as Record<symbol, unknown>)[REGISTRY] as WeakMap<object, ShutdownHost> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[REGISTRY] = new WeakMap<object, ShutdownHost>());
 
 /** Routes the shutdown of the application built on `modules` through `host`. */
 export function registerShutdownHost(modules: ModulesContainer, host: ShutdownHost): void {
   installInterception();
-  hosts.set(modules, host);
+  registry.set(modules, host);
 }
 
 export function unregisterShutdownHost(modules: ModulesContainer): void {
-  hosts.delete(modules);
+  registry.delete(modules);
 }
 
 type AnyFunction = (this: any, ...args: any[]) => any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function hostOf(app: unknown): ShutdownHost | undefined {
   const modules = (app as { container?: { getModules?: () => object } }).container?.getModules?.();
-  return modules ? hosts.get(modules) : undefined;
+  return modules ? registry.get(modules) : undefined;
+}
+
+/** The methods wrapped below; each must exist in the installed Nest, or the module refuses to start. */
+function interceptionPoints(): Array<[object, string, string]> {
+  const context = NestApplicationContext.prototype;
+  // Nest 12 runs the sequence in runShutdownSequence (close() and the signal
+  // handler both go through it); Nest 11 in close().
+  const sequence = 'runShutdownSequence' in context ? 'runShutdownSequence' : 'close';
+  return [
+    [context, sequence, 'NestApplicationContext'],
+    [context, 'listenToShutdownSignals', 'NestApplicationContext'],
+    [context, 'init', 'NestApplicationContext'],
+    [NestApplication.prototype, 'init', 'NestApplication'],
+    [NestApplication.prototype, 'listen', 'NestApplication'],
+  ];
 }
 
 function patch(prototype: object, method: string, wrap: (original: AnyFunction) => AnyFunction): void {
   const target = prototype as Record<string, AnyFunction & { [PATCHED]?: true }>;
   const original = target[method];
-  if (typeof original !== 'function' || original[PATCHED] || !Object.prototype.hasOwnProperty.call(target, method)) return;
+  if (original[PATCHED]) return;
   const wrapped = Object.assign(wrap(original), { [PATCHED]: true as const });
   Object.defineProperty(prototype, method, { value: wrapped, writable: true, configurable: true });
 }
 
 /** Installed once per process; applications without a host keep Nest's behaviour. */
 function installInterception(): void {
-  const context = NestApplicationContext.prototype;
-  // Nest 12 runs the sequence in runShutdownSequence (close() and the signal
-  // handler both go through it); Nest 11 in close().
-  const sequence = 'runShutdownSequence' in context ? 'runShutdownSequence' : 'close';
+  const points = interceptionPoints();
+  const missing = points.filter(([prototype, method]) => !Object.prototype.hasOwnProperty.call(prototype, method) || typeof (prototype as Record<string, unknown>)[method] !== 'function');
+  if (missing.length > 0) {
+    throw new Error(
+      `nestjs-graceful cannot hook into this version of @nestjs/core: ${missing.map(([, method, owner]) => `${owner}.${method}`).join(', ')} not found. ` +
+        'It supports @nestjs/core 11 and 12; install one of those, or report the version you use.',
+    );
+  }
+  const [[context, sequence]] = points;
   patch(context, sequence, (original) =>
     function (this: unknown, signal?: string) {
       const host = hostOf(this);

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
-import { providerFacts } from '../adapter/nest.adapter.js';
+import { providerFacts, type ProviderHandle } from '../adapter/nest.adapter.js';
 import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
-import type { DependencyEdge, ProviderGraph, ProviderNode } from '../graph/stop-plan.builder.js';
+import type { DependencyEdge, ProviderGraph, ProviderNode } from '../graph/stop-plan.types.js';
 import type { ShutdownContext } from '../interfaces/shutdown-context.interface.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { ShutdownHookAccessor } from './shutdown-hook.accessor.js';
@@ -36,8 +35,8 @@ export class ShutdownHookExplorer {
   }
 
   explore(): ExploredHooks {
-    const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
-    const ids = new Map<InstanceWrapper, string>(wrappers.map((wrapper, i) => [wrapper, String(i)]));
+    const wrappers: ProviderHandle[] = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
+    const ids = new Map<ProviderHandle, string>(wrappers.map((wrapper, i) => [wrapper, String(i)]));
     const calls = new Map<string, HookCall>();
     const nodes: ProviderNode[] = [];
     const edges: DependencyEdge[] = [];
@@ -48,14 +47,10 @@ export class ShutdownHookExplorer {
         const target = ids.get(dependency);
         if (target !== undefined) edges.push({ dependent: id, dependency: target });
       }
-      const node: ProviderNode = { id, name: nameOf(wrapper), hooks: [] };
+      const node: ProviderNode = { id, name: facts.name, hooks: [] };
       nodes.push(node);
-      if (facts.isAlias) continue;
-      const instance = wrapper.instance as Record<string, (context: ShutdownContext) => unknown> | undefined;
-      const prototype = facts.isSingleton
-        ? instance && Object.getPrototypeOf(instance)
-        : !wrapper.inject && typeof wrapper.metatype === 'function' ? wrapper.metatype.prototype : undefined;
-      if (!prototype) continue;
+      const prototype = facts.prototype as Record<string, HookCall> | undefined;
+      if (facts.isAlias || !prototype) continue;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         const hookOptions = this.accessor.getOptions(prototype[method]);
         if (!hookOptions) continue;
@@ -72,17 +67,10 @@ export class ShutdownHookExplorer {
           timeoutMs: hookOptions.timeout ?? this.options.hookTimeoutMs,
           final: hookOptions.final === true,
         });
-        calls.set(key, (context) => instance![method](context));
+        const instance = facts.instance as Record<string, HookCall>;
+        calls.set(key, (context) => instance[method](context));
       }
     }
     return { graph: { nodes, edges }, calls };
   }
-}
-
-function nameOf(wrapper: InstanceWrapper): string {
-  const instance = wrapper.instance as object | undefined;
-  const ctorName = instance && typeof instance === 'object' ? instance.constructor?.name : undefined;
-  if (ctorName && ctorName !== 'Object') return ctorName;
-  if (typeof wrapper.metatype === 'function' && wrapper.metatype.name && !wrapper.inject) return wrapper.metatype.name;
-  return typeof wrapper.token === 'function' ? wrapper.token.name : String(wrapper.name ?? wrapper.token);
 }

@@ -39,6 +39,15 @@ export interface DrainReport {
   durationMs: number;
 }
 
+/** A `process.exit()` call made during the shutdown (by a hook or a library); the shutdown went on. */
+export interface ExitCall {
+  code: number;
+  /** Where it was called from: the first frame of its stack outside Node's own code. */
+  caller?: string;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
 /** The outcome of one shutdown, in `GracefulLifecycleService.lastReport`. */
 export interface ShutdownReport {
   reason: string;
@@ -56,6 +65,8 @@ export interface ShutdownReport {
   deadlineExceeded: boolean;
   /** The message of a fatal error that started or hit the shutdown. */
   fatalError?: string;
+  /** `process.exit()` calls made during the shutdown; the highest code among them and the outcome's is the exit code. */
+  exitCalls?: ExitCall[];
   /** The process exit code this outcome stands for (see `GracefulExitCode`). */
   exitCode: number;
 }

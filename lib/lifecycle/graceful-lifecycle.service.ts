@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { WorkTracker } from '../drain/work.tracker.js';
-import type { StopPlan } from '../graph/stop-plan.builder.js';
+import type { StopPlan } from '../graph/stop-plan.types.js';
 import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
-import { ShutdownOrchestrator } from '../shutdown/shutdown.orchestrator.js';
+import { ShutdownPlanner } from '../shutdown/shutdown.planner.js';
+import { ShutdownSequence } from '../shutdown/shutdown.sequence.js';
 import { LifecycleRecord, type LifecycleState } from './lifecycle.record.js';
 
 /** The application's lifecycle: its state, its stop plan, and a way to stop it. */
@@ -12,7 +13,8 @@ import { LifecycleRecord, type LifecycleState } from './lifecycle.record.js';
 export class GracefulLifecycleService {
   constructor(
     private readonly record: LifecycleRecord,
-    private readonly orchestrator: ShutdownOrchestrator,
+    private readonly sequence: ShutdownSequence,
+    private readonly planner: ShutdownPlanner,
     private readonly work: WorkTracker,
   ) {}
 
@@ -41,22 +43,22 @@ export class GracefulLifecycleService {
    * with `reason` recorded. Idempotent: every call returns the same promise.
    */
   shutdown(reason = 'shutdown'): Promise<ShutdownReport> {
-    return this.orchestrator.begin(reason, { delay: true, exit: true });
+    return this.sequence.begin(reason, { delay: true, exit: true });
   }
 
   /** The computed stop order: phases by `order`, in each the units and what each waits for. */
   plan(): StopPlan {
-    return this.orchestrator.getPlan();
+    return this.planner.plan;
   }
 
   /** The stop order of the `final: true` hooks, which run after everything else. */
   finalPlan(): StopPlan {
-    return this.orchestrator.getFinalPlan();
+    return this.planner.finalPlan;
   }
 
   /** The plan as text, as the startup log shows it (`logPlan`). */
   describePlan(): string {
-    return this.orchestrator.describePlan();
+    return this.planner.describePlan();
   }
 
   /** The report of the last shutdown, once it has ended. */

@@ -1,4 +1,4 @@
-import type { StopPlan } from '../graph/stop-plan.builder.js';
+import type { StopPlan } from '../graph/stop-plan.types.js';
 
 export interface PlanBudget {
   shutdownTimeoutMs: number;

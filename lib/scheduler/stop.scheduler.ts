@@ -7,7 +7,7 @@
 import { HookTimeoutError } from '../errors/hook-timeout.error.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { HookOutcome } from '../interfaces/shutdown-report.interface.js';
-import type { HookSpec, StopPhase, StopPlan, StopUnit } from '../graph/stop-plan.builder.js';
+import type { HookSpec, StopPhase, StopPlan, StopUnit } from '../graph/stop-plan.types.js';
 import { systemClock, type Clock } from './scheduler.clock.js';
 
 export interface HookRun {
@@ -114,8 +114,15 @@ export class StopScheduler {
         settled = true;
         this.clock.clearTimeout(timer);
         this.running.delete(hook.key);
+        const end = this.clock.now();
+        // A hook that blocked the event loop past its timeout kept its timer
+        // from firing: it overran all the same, and is not reported 'ok'.
+        if (outcome === 'ok' && end - start > hook.timeoutMs) {
+          outcome = 'timeout';
+          error = new HookTimeoutError(MESSAGES.hookTimeoutReason(hook.name, hook.timeoutMs));
+        }
         if (outcome === 'timeout') controller.abort(error);
-        const run: HookRun = { hook, start, end: this.clock.now(), outcome, error };
+        const run: HookRun = { hook, start, end, outcome, error };
         this.tell(() => this.listener.hookEnded?.(run));
         resolve(run);
       };

@@ -14,3 +14,19 @@ export function abortableDelay(ms: number, ...signals: AbortSignal[]): Promise<v
     for (const signal of signals) signal.addEventListener('abort', done, { once: true });
   });
 }
+
+/** Resolves as `work` settles, or as soon as `signal` aborts (then with undefined). Never rejects. */
+export async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return undefined;
+  const done = new AbortController();
+  const settled = work.then(
+    (value) => value,
+    () => undefined,
+  );
+  const aborted = abortableDelay(2 ** 31 - 1, signal, done.signal).then(() => undefined);
+  try {
+    return await Promise.race([settled, aborted]);
+  } finally {
+    done.abort();
+  }
+}

@@ -5,9 +5,10 @@
  */
 import type { INestApplicationContext } from '@nestjs/common';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
-import { ShutdownOrchestrator, type HookFault } from '../shutdown/shutdown.orchestrator.js';
+import { ShutdownSequence } from '../shutdown/shutdown.sequence.js';
+import { withFaults, type HookFault } from './hook-faults.js';
 
-export type { HookFault } from '../shutdown/shutdown.orchestrator.js';
+export type { HookFault } from './hook-faults.js';
 
 export interface RunShutdownOptions {
   /** As if this signal (or reason) had arrived; SIGTERM and 'shutdown' wait `readinessDelayMs`. @default 'SIGTERM' */
@@ -22,11 +23,11 @@ export interface RunShutdownOptions {
  * report. `app` is closed afterwards.
  */
 export function runShutdown(app: INestApplicationContext, options: RunShutdownOptions = {}): Promise<ShutdownReport> {
-  const orchestrator = app.get(ShutdownOrchestrator, { strict: false });
+  const sequence = app.get(ShutdownSequence, { strict: false });
   const reason = options.reason ?? 'SIGTERM';
-  orchestrator.injectFaults(options.faults ?? {});
-  orchestrator.attach(app);
-  return orchestrator.begin(reason, { delay: reason === 'SIGTERM' || reason === 'shutdown', exit: false });
+  sequence.useHookWrapper(withFaults(options.faults ?? {}));
+  sequence.attach(app);
+  return sequence.begin(reason, { delay: reason === 'SIGTERM' || reason === 'shutdown', exit: false });
 }
 
 /** The hooks that ran, in the order they started (`Class.method`). */

@@ -78,7 +78,8 @@ describe('events$', () => {
     const events: GracefulEvent[] = [];
     moduleRef.get(GracefulLifecycleService).events$.subscribe((event) => events.push(event));
     await runShutdown(moduleRef, { faults: { 'Users.stop': { hang: true }, 'Cache.flush': { throws: 'disk full' } } });
-    expect(events.map((e) => (e.type === 'state' ? `state:${e.state}` : `${e.type}:${e.hook}`))).toEqual([
+    expect(events.map((e) => (e.type === 'state' ? `state:${e.state}` : 'hook' in e ? `${e.type}:${e.hook}` : e.type))).toEqual([
+      'shutdown-start',
       'state:draining',
       'state:stopping',
       'hook-start:Users.stop',
@@ -91,6 +92,7 @@ describe('events$', () => {
       'hook-end:Db.close',
       'hook-start:Audit.flush',
       'hook-end:Audit.flush',
+      'shutdown-end',
       'state:stopped',
     ]);
   });

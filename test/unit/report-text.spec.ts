@@ -1,4 +1,5 @@
-import { buildStopPlan, type ProviderGraph } from '../../lib/graph/stop-plan.builder.js';
+import { buildStopPlan } from '../../lib/graph/stop-plan.rules.js';
+import type { ProviderGraph } from '../../lib/graph/stop-plan.types.js';
 import type { ShutdownReport } from '../../lib/interfaces/shutdown-report.interface.js';
 import { formatPlan } from '../../lib/report/plan.formatter.js';
 import { formatTimeline } from '../../lib/report/timeline.formatter.js';

@@ -1,0 +1,42 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
+import { createGracefulLogger } from '../graceful.logger.js';
+import { MESSAGES } from '../graceful.messages.js';
+import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
+import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
+import { stackOf } from '../report/shutdown-report.builder.js';
+import type { EventSink } from './event.sink.js';
+import { LogSink } from './log.sink.js';
+import { ReportFileSink } from './report-file.sink.js';
+import { loadTelemetrySink } from './telemetry.sink.js';
+
+/**
+ * Subscribes the module's own sinks (the log, the report file, OpenTelemetry)
+ * to the one event stream that `events$` also hands to users. A sink that
+ * throws is reported and skipped: it cannot stall the shutdown or keep the
+ * process from exiting.
+ */
+@Injectable()
+export class ShutdownObservers implements OnModuleInit {
+  constructor(
+    @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
+    private readonly record: LifecycleRecord,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const logger = createGracefulLogger(this.options.logger, 'GracefulShutdown');
+    const sinks: EventSink[] = [new LogSink(logger)];
+    if (this.options.reportFile) sinks.push(new ReportFileSink(this.options.reportFile, logger));
+    const telemetry = await loadTelemetrySink();
+    if (telemetry) sinks.push(telemetry);
+    for (const sink of sinks) {
+      this.record.events$.subscribe((event) => {
+        try {
+          sink.handle(event);
+        } catch (error) {
+          process.stderr.write(`${MESSAGES.internalError()}\n${stackOf(error) ?? String(error)}\n`);
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The outcome of a shutdown, decided once from what happened. Pure: plain
+ * data in, the report and its exit code out.
+ */
+import { GracefulExitCode } from '../graceful.constants.js';
+import type { StopPlan } from '../graph/stop-plan.types.js';
+import type { DrainReport, ExitCall, HookReport, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
+import type { HookRun } from '../scheduler/stop.scheduler.js';
+
+/** Everything the outcome depends on. */
+export interface ShutdownFacts {
+  reason: string;
+  startedAt: number;
+  endedAt: number;
+  /** The plans the hooks ran by (main, then final); a hook without a run was skipped. */
+  plans: StopPlan[];
+  runs: HookRun[];
+  stages: StageReport[];
+  /** The readiness delay configured; reported as waited only when its stage ran. */
+  readinessDelayMs: number;
+  drain?: DrainReport;
+  deadlineExceeded: boolean;
+  fatalError?: unknown;
+  /** Nest's own hooks threw, or the module failed internally. */
+  sequenceFailed: boolean;
+  /** `process.exit()` calls made during the shutdown, which it outlived. */
+  exitCalls: ExitCall[];
+}
+
+/**
+ * 124 when the deadline passed; otherwise 1 when anything failed (a hook, the
+ * drain, Nest's hooks, a fatal error), else 0. A higher code passed to
+ * `process.exit()` during the shutdown wins.
+ */
+export function exitCodeOf(facts: Pick<ShutdownFacts, 'deadlineExceeded' | 'fatalError' | 'sequenceFailed' | 'exitCalls' | 'drain'> & { hooks: Pick<HookReport, 'outcome'>[] }): number {
+  const failed =
+    facts.hooks.some((hook) => hook.outcome === 'error' || hook.outcome === 'timeout') ||
+    (facts.drain !== undefined && (facts.drain.requestsCut > 0 || facts.drain.trackedWorkCut > 0)) ||
+    facts.sequenceFailed ||
+    facts.fatalError !== undefined;
+  const decided = facts.deadlineExceeded ? GracefulExitCode.DeadlineExceeded : failed ? GracefulExitCode.Failed : GracefulExitCode.Clean;
+  return Math.max(decided, ...facts.exitCalls.map((call) => call.code));
+}
+
+export function buildShutdownReport(facts: ShutdownFacts): ShutdownReport {
+  const byKey = new Map(facts.runs.map((run) => [run.hook.key, run]));
+  const hooks: HookReport[] = facts.plans.flatMap((plan) =>
+    plan.phases.flatMap((phase) =>
+      phase.units.flatMap((unit) =>
+        unit.hooks.map((hook) => {
+          const run = byKey.get(hook.key);
+          return {
+            name: hook.name,
+            order: hook.order,
+            ...(hook.final ? { final: true } : {}),
+            start: run?.start,
+            end: run?.end,
+            durationMs: run?.start === undefined ? undefined : run.end! - run.start,
+            outcome: run?.outcome ?? 'skipped',
+            error: run?.error === undefined ? undefined : messageOf(run.error),
+          };
+        }),
+      ),
+    ),
+  );
+  return {
+    reason: facts.reason,
+    startedAt: facts.startedAt,
+    endedAt: facts.endedAt,
+    durationMs: facts.endedAt - facts.startedAt,
+    readinessDelayMs: facts.stages.some((stage) => stage.name === 'readiness delay') ? facts.readinessDelayMs : 0,
+    drain: facts.drain,
+    stages: [...facts.stages],
+    hooks,
+    deadlineExceeded: facts.deadlineExceeded,
+    ...(facts.fatalError !== undefined ? { fatalError: messageOf(facts.fatalError) } : {}),
+    ...(facts.exitCalls.length > 0 ? { exitCalls: [...facts.exitCalls] } : {}),
+    exitCode: exitCodeOf({ ...facts, hooks }),
+  };
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function stackOf(error: unknown): string | undefined {
+  return error instanceof Error ? error.stack : undefined;
+}

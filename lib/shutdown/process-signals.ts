@@ -1,0 +1,60 @@
+/**
+ * The process side of the shutdown: signal and fatal-error listeners, the
+ * guard that keeps a `process.exit()` during the shutdown from cutting it
+ * short, and the one real exit. Knows nothing of Nest.
+ */
+import { Injectable } from '@nestjs/common';
+import type { ExitCall } from '../interfaces/shutdown-report.interface.js';
+
+type Listener = (...args: unknown[]) => void;
+
+@Injectable()
+export class ProcessSignals {
+  private readonly listeners = new Map<string, Listener>();
+  private originalExit?: typeof process.exit;
+
+  /** Listens to `event` once per instance, however often it is asked. */
+  on(event: string, listener: Listener): void {
+    if (this.listeners.has(event)) return;
+    this.listeners.set(event, listener);
+    process.on(event, listener);
+  }
+
+  /**
+   * Until `release()`, `process.exit(code)` does not end the process: the
+   * call is handed to `onCall` with its caller, and returns.
+   */
+  guardExit(onCall: (call: ExitCall) => void): void {
+    if (this.originalExit) return;
+    const original = process.exit;
+    this.originalExit = original;
+    const guard = function exit(code?: number | string | null): never {
+      const caller = callerOf(new Error().stack);
+      const parsed = Number(code ?? process.exitCode ?? 0);
+      onCall({ code: Number.isInteger(parsed) ? parsed : 1, caller, at: Date.now() });
+      return undefined as never;
+    };
+    process.exit = guard;
+  }
+
+  /** Removes every listener and the exit guard. */
+  release(): void {
+    for (const [event, listener] of this.listeners) process.removeListener(event, listener);
+    this.listeners.clear();
+    if (this.originalExit) process.exit = this.originalExit;
+    this.originalExit = undefined;
+  }
+
+  /** Ends the process with `code`, past the guard. */
+  exit(code: number): never {
+    const exit = this.originalExit ?? process.exit;
+    process.exitCode = code;
+    return exit.call(process, code);
+  }
+}
+
+/** The first frame of a stack that is not this file's or Node's own. */
+function callerOf(stack: string | undefined): string | undefined {
+  const frames = (stack ?? '').split('\n').slice(1).map((line) => line.trim().replace(/^at /, ''));
+  return frames.find((frame) => !frame.includes('process-signals') && !frame.includes('node:internal'));
+}

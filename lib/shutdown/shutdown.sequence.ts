@@ -1,0 +1,383 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import type { Subscription } from 'rxjs';
+import { registerShutdownHost, unregisterShutdownHost, type ClosableApplication, type ShutdownHost } from '../adapter/nest.adapter.js';
+import type { HookCall } from '../discovery/shutdown-hook.explorer.js';
+import { HttpDrain } from '../drain/http.drain.js';
+import { drainTraffic } from '../drain/traffic.drain.js';
+import { WorkTracker } from '../drain/work.tracker.js';
+import { HookTimeoutError } from '../errors/hook-timeout.error.js';
+import { GRACEFUL_MODULE_OPTIONS, GracefulExitCode, WATCHDOG_MARGIN_MS } from '../graceful.constants.js';
+import { createGracefulLogger } from '../graceful.logger.js';
+import { MESSAGES } from '../graceful.messages.js';
+import type { HookSpec, StopPlan } from '../graph/stop-plan.types.js';
+import type { DrainReport, ExitCall, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
+import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
+import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
+import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
+import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
+import { abortableDelay, untilAborted } from './abortable-delay.js';
+import { DeadlineWatchdog } from './deadline.watchdog.js';
+import { ProcessSignals } from './process-signals.js';
+import { ShutdownPlanner } from './shutdown.planner.js';
+
+/** What started the shutdown, and what it may do. */
+export interface Trigger {
+  reason: string;
+  /** Wait `readinessDelayMs` first (SIGTERM, `shutdown()`, a fatal error). */
+  delay: boolean;
+  /** End the process when done (signals, `shutdown()`, fatal errors, `process.exit()` calls; not `app.close()`). */
+  exit: boolean;
+}
+
+/** Wraps the call of a hook, by `Class.method`: how the testing utilities inject faults. */
+export type HookWrapper = (name: string, call: HookCall) => HookCall;
+
+/** One shutdown: everything it has done so far. */
+interface Run {
+  trigger: Trigger;
+  startedAt: number;
+  deadline: number;
+  done: Promise<ShutdownReport>;
+  /** Aborts at the deadline: the delay, the drain, running hooks and the wait for Nest's hooks end. */
+  expired: AbortController;
+  deadlineTimer?: NodeJS.Timeout;
+  watchdog?: DeadlineWatchdog;
+  /** Nest's own sequence, handed over by the first `close()` that reaches the host. */
+  nestSequence: Promise<() => Promise<void>>;
+  offerNestSequence: (sequence: () => Promise<void>) => void;
+  /** Nest's hooks, once started. */
+  nestHooks?: Promise<void>;
+  scheduler?: StopScheduler;
+  /** What runs now, for the deadline's messages. */
+  now: string;
+  stages: StageReport[];
+  hookRuns: HookRun[];
+  drain?: DrainReport;
+  exitCalls: ExitCall[];
+  /** Nest's hooks threw, or the module failed internally. */
+  failed: boolean;
+}
+
+/**
+ * The shutdown, run at most once per application. Signals, fatal errors,
+ * `app.close()` and `shutdown()` all enter here and get the same run, which
+ * decides its outcome once, publishes one report and exits once:
+ *
+ *   bootstrap -> plan -> readiness delay -> drain -> hooks -> Nest's hooks
+ *   -> final hooks -> report -> exit
+ *
+ * The deadline only aborts what is running; the watchdog ends a process
+ * whose event loop is blocked. Nothing here throws out to Nest.
+ */
+@Injectable()
+export class ShutdownSequence implements ShutdownHost {
+  private readonly logger;
+  private app?: ClosableApplication;
+  private http?: HttpDrain;
+  private listening?: Subscription;
+  private readonly bootstraps: Array<Promise<unknown>> = [];
+  private wrapHook: HookWrapper = (_name, call) => call;
+  private run?: Run;
+
+  constructor(
+    @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
+    private readonly planner: ShutdownPlanner,
+    private readonly record: LifecycleRecord,
+    private readonly work: WorkTracker,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly modules: ModulesContainer,
+    private readonly process: ProcessSignals,
+  ) {
+    this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
+    registerShutdownHost(modules, this);
+  }
+
+  /** Starts the shutdown, or joins the one under way: every call returns the same report. */
+  begin(reason: string, how: Omit<Trigger, 'reason'>): Promise<ShutdownReport> {
+    if (this.run) {
+      if (how.exit) this.exitWhenDone(this.run);
+      return this.run.done;
+    }
+    const run = this.start({ reason, ...how });
+    // Through Nest's close(), so that it knows it is closing; it hands its sequence back to runShutdown().
+    if (this.app) this.app.close(reason).catch((error: unknown) => this.logger.error(MESSAGES.nestCloseFailed(), stackOf(error)));
+    else run.offerNestSequence(() => Promise.resolve());
+    return run.done;
+  }
+
+  /** Nest's close() (or its signal handler) arrived: the first one's sequence is the one that runs. */
+  runShutdown(signal: string | undefined, nestSequence: () => Promise<void>): Promise<void> {
+    const run = this.run ?? this.start({ reason: signal ?? 'close', delay: false, exit: false });
+    run.offerNestSequence(nestSequence);
+    return run.done.then(() => undefined);
+  }
+
+  private start(trigger: Trigger): Run {
+    const startedAt = Date.now();
+    let offerNestSequence: Run['offerNestSequence'] = () => undefined;
+    const nestSequence = new Promise<() => Promise<void>>((resolve) => (offerNestSequence = resolve));
+    const run: Run = {
+      trigger,
+      startedAt,
+      deadline: startedAt + this.options.shutdownTimeoutMs,
+      done: undefined as unknown as Promise<ShutdownReport>,
+      expired: new AbortController(),
+      nestSequence,
+      offerNestSequence,
+      now: 'waiting for the bootstrap to end',
+      stages: [],
+      hookRuns: [],
+      exitCalls: [],
+      failed: false,
+    };
+    this.run = run;
+    this.record.reason = trigger.reason;
+    this.process.guardExit((call) => this.onExitCall(run, call));
+    this.record.emit({ type: 'shutdown-start', reason: trigger.reason, deadline: run.deadline, at: startedAt });
+    this.record.advance('draining');
+    this.http?.closeKeepAlive();
+    this.armDeadline(run);
+    if (trigger.exit) this.armWatchdog(run);
+    run.done = this.execute(run);
+    return run;
+  }
+
+  /** The stages in order. Each is bounded by the deadline; a failure of ours still lets Nest's hooks run. */
+  private async execute(run: Run): Promise<ShutdownReport> {
+    const { options } = this;
+    try {
+      await untilAborted(Promise.all(this.bootstraps), run.expired.signal);
+      // Taken now, once the bootstrap that found the hooks has ended.
+      const { plan, finalPlan } = this.planner;
+      this.armDeadline(run);
+      if (run.trigger.delay && options.readinessDelayMs > 0) {
+        this.logger.log(MESSAGES.readinessDelay(options.readinessDelayMs));
+        await this.stage(run, 'readiness delay', () => abortableDelay(options.readinessDelayMs, run.expired.signal));
+      }
+      run.drain = await this.stage(run, 'drain', () => drainTraffic(this.http, this.work, options.drainTimeoutMs, run.expired.signal, this.logger));
+      this.record.advance('stopping');
+      await this.stage(run, 'hooks', () => this.runHooks(run, plan));
+      await this.stage(run, "Nest's hooks", () => this.nestHooks(run));
+      // The final phase has a bound of its own, kept back from the deadline.
+      clearTimeout(run.deadlineTimer);
+      if (finalPlan.phases.length > 0) await this.stage(run, 'final hooks', () => this.runHooks(run, finalPlan, options.finalTimeoutMs));
+    } catch (error) {
+      run.failed = true;
+      this.logger.error(MESSAGES.internalError(), stackOf(error));
+      await this.nestHooks(run);
+    }
+    return this.finish(run);
+  }
+
+  private async stage<T>(run: Run, name: StageReport['name'], step: () => Promise<T>): Promise<T> {
+    run.now = name === 'hooks' ? 'the hooks' : `the ${name}`;
+    run.watchdog?.running(run.now);
+    const start = Date.now();
+    try {
+      return await step();
+    } finally {
+      run.stages.push({ name, start, end: Date.now() });
+    }
+  }
+
+  /** Runs `plan`; the deadline stops it, and so does `boundMs` when given. */
+  private async runHooks(run: Run, plan: StopPlan, boundMs?: number): Promise<void> {
+    const scheduler = new StopScheduler(plan, (hook, signal) => this.invoke(run, hook, signal), undefined, {
+      hookStarted: (hook, at) => this.hookStarted(run, hook, at),
+      hookEnded: (hookRun) => this.hookEnded(run, hookRun),
+    });
+    const bound = boundMs === undefined ? undefined : setTimeout(() => scheduler.stop(new Error(MESSAGES.finalReserveReason(boundMs))), boundMs);
+    if (boundMs === undefined) {
+      run.scheduler = scheduler;
+      if (run.expired.signal.aborted) scheduler.stop(run.expired.signal.reason);
+    }
+    await scheduler.run();
+    clearTimeout(bound);
+  }
+
+  /**
+   * Nest's own hooks, once. A process that is to exit waits for them only
+   * until the deadline (and past it does not start them); `app.close()` in
+   * code waits for them as Nest would.
+   */
+  private async nestHooks(run: Run): Promise<void> {
+    if (!run.nestHooks) {
+      if (run.trigger.exit && run.expired.signal.aborted) return;
+      run.nestHooks = run.nestSequence
+        .then((nest) => nest())
+        .catch((error: unknown) => {
+          run.failed = true;
+          this.logger.error(MESSAGES.nestCloseFailed(), stackOf(error));
+        });
+    }
+    await (run.trigger.exit ? untilAborted(run.nestHooks, run.expired.signal) : run.nestHooks);
+  }
+
+  /** Decides the outcome, once; publishes it, once; exits, once. */
+  private finish(run: Run): ShutdownReport {
+    clearTimeout(run.deadlineTimer);
+    const report = buildShutdownReport({
+      reason: run.trigger.reason,
+      startedAt: run.startedAt,
+      endedAt: Date.now(),
+      plans: [this.planner.plan, this.planner.finalPlan],
+      runs: run.hookRuns,
+      stages: run.stages,
+      readinessDelayMs: this.options.readinessDelayMs,
+      drain: run.drain,
+      deadlineExceeded: this.record.deadlineExceeded,
+      fatalError: this.record.fatalError,
+      sequenceFailed: run.failed,
+      exitCalls: run.exitCalls,
+    });
+    this.record.lastReport = report;
+    this.record.emit({ type: 'shutdown-end', report, at: report.endedAt });
+    this.record.advance('stopped');
+    this.release();
+    if (run.trigger.exit) this.process.exit(report.exitCode);
+    run.watchdog?.stop();
+    return report;
+  }
+
+  private armDeadline(run: Run): void {
+    clearTimeout(run.deadlineTimer);
+    // Not unref()ed: a hung hook with an otherwise empty event loop must still end in 124.
+    const ms = Math.max(0, run.deadline - this.planner.finalReserveMs - Date.now());
+    run.deadlineTimer = setTimeout(() => this.onDeadline(run), ms);
+  }
+
+  private onDeadline(run: Run): void {
+    this.record.deadlineExceeded = true;
+    const hooks = run.scheduler?.runningHooks().map((hook) => hook.name) ?? [];
+    this.logger.error(MESSAGES.deadlineExceeded(this.options.shutdownTimeoutMs, hooks.length > 0 ? hooks : [run.now], run.trigger.exit));
+    const reason = new Error(MESSAGES.deadlineReason(this.options.shutdownTimeoutMs));
+    run.expired.abort(reason);
+    run.scheduler?.stop(reason);
+  }
+
+  private armWatchdog(run: Run): void {
+    if (run.watchdog) return;
+    const ms = Math.max(0, run.deadline + WATCHDOG_MARGIN_MS - Date.now());
+    run.watchdog = new DeadlineWatchdog(ms, GracefulExitCode.DeadlineExceeded, MESSAGES.watchdog(this.options.shutdownTimeoutMs), run.now);
+  }
+
+  private exitWhenDone(run: Run): void {
+    if (run.trigger.exit) return;
+    run.trigger.exit = true;
+    this.armWatchdog(run);
+  }
+
+  private invoke(run: Run, hook: HookSpec, signal: AbortSignal): unknown {
+    const call = this.wrapHook(hook.name, this.planner.calls.get(hook.key)!);
+    return call({ signal, reason: run.trigger.reason, deadline: run.deadline });
+  }
+
+  private hookStarted(run: Run, hook: HookSpec, at: number): void {
+    run.watchdog?.running(run.scheduler?.runningHooks().map((h) => h.name).join(', ') || hook.name);
+    this.record.emit({ type: 'hook-start', hook: hook.name, order: hook.order, final: Boolean(hook.final), at });
+  }
+
+  private hookEnded(run: Run, hookRun: HookRun): void {
+    run.hookRuns.push(hookRun);
+    const { hook, outcome, error } = hookRun;
+    const at = Date.now();
+    if (outcome === 'error') this.record.emit({ type: 'hook-error', hook: hook.name, error: messageOf(error), stack: stackOf(error), at });
+    if (outcome === 'timeout') {
+      this.record.emit({ type: 'hook-timeout', hook: hook.name, timeoutMs: hook.timeoutMs, cutByDeadline: !(error instanceof HookTimeoutError), at });
+    }
+    this.record.emit({
+      type: 'hook-end',
+      hook: hook.name,
+      order: hook.order,
+      final: Boolean(hook.final),
+      outcome,
+      durationMs: hookRun.start === undefined ? undefined : hookRun.end! - hookRun.start,
+      error: error === undefined ? undefined : messageOf(error),
+      at,
+    });
+  }
+
+  // The process side: signals, fatal errors, process.exit() calls.
+
+  onSignal(signal: string): void {
+    const run = this.run;
+    if (!run) {
+      void this.begin(signal, { delay: signal === 'SIGTERM', exit: true });
+    } else if (signal === 'SIGINT') {
+      this.logger.warn(MESSAGES.interrupted());
+      this.process.exit(GracefulExitCode.Interrupted);
+    } else {
+      this.logger.warn(MESSAGES.repeatedSignal(signal, run.trigger.reason));
+      this.exitWhenDone(run);
+    }
+  }
+
+  onFatal(kind: string, error: unknown): void {
+    const first = this.record.fatalError === undefined;
+    this.record.fatalError ??= error;
+    const run = this.run;
+    if (!run) {
+      this.logger.error(MESSAGES.fatalError(kind, messageOf(error)), stackOf(error));
+      void this.begin('error', { delay: true, exit: true });
+    } else if (run.trigger.reason === 'error' || !first) {
+      this.logger.error(MESSAGES.fatalError(kind, messageOf(error)), stackOf(error));
+      this.logger.error(MESSAGES.secondFatalError());
+      this.process.exit(GracefulExitCode.Failed);
+    } else {
+      this.logger.error(MESSAGES.fatalErrorDuringShutdown(kind, messageOf(error)), stackOf(error));
+      this.exitWhenDone(run);
+    }
+  }
+
+  private onExitCall(run: Run, call: ExitCall): void {
+    run.exitCalls.push(call);
+    this.record.emit({ type: 'process-exit-call', code: call.code, caller: call.caller, at: call.at });
+    this.exitWhenDone(run);
+  }
+
+  // The Nest side: the adapter calls these as the application boots.
+
+  attach(app: ClosableApplication): void {
+    if (this.app) return;
+    this.app = app;
+    this.listenTo(this.options.signals);
+    if (this.options.handleFatalErrors) {
+      this.process.on('uncaughtException', (error) => this.onFatal('uncaughtException', error));
+      this.process.on('unhandledRejection', (reason) => this.onFatal('unhandledRejection', reason));
+    }
+    const server = this.adapterHost.httpAdapter?.getHttpServer?.();
+    if (server) {
+      this.http = new HttpDrain(server);
+      this.http.attach();
+      this.listening = this.adapterHost.listen$.subscribe(() => this.record.advance('ready'));
+    }
+  }
+
+  bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T> {
+    const seen = done.then((value) => {
+      // Without an HTTP server the application is ready once it has started.
+      if (step === 'init' && !this.http) this.record.advance('ready');
+      return value;
+    });
+    this.bootstraps.push(seen.catch(() => undefined));
+    return seen;
+  }
+
+  listenTo(signals: string[]): void {
+    for (const signal of signals.map((s) => s.toUpperCase().trim())) this.process.on(signal, () => this.onSignal(signal));
+  }
+
+  /** For the testing utilities: how each hook is called. */
+  useHookWrapper(wrap: HookWrapper): void {
+    this.wrapHook = wrap;
+  }
+
+  /** Leaves nothing behind: no process listener, no exit guard, no server listener, no registry entry. */
+  private release(): void {
+    this.process.release();
+    this.http?.detach();
+    this.listening?.unsubscribe();
+    unregisterShutdownHost(this.modules);
+  }
+}
