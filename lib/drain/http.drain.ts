@@ -1,46 +1,79 @@
 /**
- * Drains a Node.js HTTP server (Express and Fastify both run on one). From
- * `closeKeepAlive()` on, every response carries `Connection: close`, so that
- * keep-alive clients reconnect elsewhere (through an L4 proxy such as
+ * Drains a Node.js HTTP server: HTTP/1.1 over TCP or TLS, and HTTP/2 (h2c,
+ * or TLS with `allowHTTP1`), as Express and Fastify run them. From
+ * `closeKeepAlive()` on, every HTTP/1 response carries `Connection: close`,
+ * so that keep-alive clients reconnect elsewhere (through an L4 proxy such as
  * kube-proxy too) instead of holding on to this instance. `drain()` then
- * stops accepting, closes idle keep-alive connections at once, waits for the
- * responses in progress, and cuts what is left at the timeout. Knows nothing
- * of Nest.
+ * stops accepting, closes idle connections at once (HTTP/2 sessions get a
+ * GOAWAY and close once their streams end), waits for the responses in
+ * progress, and cuts what is left at the timeout. Knows nothing of Nest.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
+import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { DrainReport } from '../interfaces/shutdown-report.interface.js';
 import { WaitList } from './wait-list.js';
 
+type Request = IncomingMessage | Http2ServerRequest;
+type Response = ServerResponse | Http2ServerResponse;
+
+/** A client connection: an HTTP/1 socket or an HTTP/2 session. */
+interface Connection {
+  /** Requests in progress on it. */
+  active: number;
+  http2: boolean;
+  /** HTTP/1: destroy (it is idle); HTTP/2: GOAWAY, then close once its streams end. */
+  end(): void;
+  destroy(): void;
+  /** Set while an HTTP/1 connection that went idle during the drain is kept open for a request already on its way. */
+  linger?: NodeJS.Timeout;
+}
+
+/** What the drain needs of the server; Node's http, https and http2 servers all are one. */
+type DrainableServer = Pick<Server, 'close' | 'prependListener' | 'removeListener'> & { keepAliveTimeout?: number; updateSettings?: unknown };
+
+/** How long a connection idle during the drain stays open when the server announced no keep-alive timeout. */
+const DEFAULT_LINGER_MS = 5000;
+
 export class HttpDrain {
-  private readonly connections = new Set<Socket>();
-  private readonly responses = new Set<ServerResponse>();
+  private readonly connections = new Map<object, Connection>();
+  private readonly responses = new Set<Response>();
+  private readonly tls: boolean;
+  private readonly http2: boolean;
   private closingKeepAlive = false;
   private draining = false;
   private completed = 0;
   private readonly idleWaiters = new WaitList();
 
-  constructor(private readonly server: Server) {}
+  constructor(private readonly server: DrainableServer) {
+    this.tls = server instanceof TlsServer;
+    this.http2 = typeof server.updateSettings === 'function';
+  }
 
   attach(): void {
-    this.server.prependListener('connection', this.onConnection);
+    // A TLS server's 'connection' gives the raw socket; requests run on the TLS socket.
+    this.server.prependListener(this.tls ? 'secureConnection' : 'connection', this.onSocket);
+    if (this.http2) this.server.prependListener('session', this.onSession);
     this.server.prependListener('request', this.onRequest);
   }
 
   detach(): void {
-    this.server.removeListener('connection', this.onConnection);
+    this.server.removeListener(this.tls ? 'secureConnection' : 'connection', this.onSocket);
+    this.server.removeListener('session', this.onSession);
     this.server.removeListener('request', this.onRequest);
   }
 
-  /** Marks every response from now on, and those in progress, `Connection: close`. */
+  /** Marks every HTTP/1 response from now on, and those not yet sent, `Connection: close`. */
   closeKeepAlive(): void {
     this.closingKeepAlive = true;
-    for (const response of this.responses) if (!response.headersSent) response.setHeader('Connection', 'close');
+    for (const response of this.responses) if (isHttp1(response) && !response.headersSent) response.setHeader('Connection', 'close');
   }
 
   /**
    * Stops accepting and waits for the requests in flight and `work`, at most
    * `timeoutMs` or until `abort` fires; then destroys every connection left.
+   * `stoppedAccepting` is called once the listener is closed.
    */
   async drain(
     timeoutMs: number,
@@ -53,10 +86,12 @@ export class HttpDrain {
     this.closeKeepAlive();
     this.draining = true;
     const inFlightAtStart = this.responses.size;
-    const busy = new Set([...this.responses].map((response) => response.socket));
-    const idleConnectionsClosed = [...this.connections].filter((socket) => !busy.has(socket)).length;
     this.server.close(() => undefined);
-    this.server.closeIdleConnections();
+    let idleConnectionsClosed = 0;
+    for (const connection of [...this.connections.values()]) {
+      if (connection.active === 0) idleConnectionsClosed++;
+      if (connection.active === 0 || connection.http2) connection.end();
+    }
     // Said only now: a client that reads it and connects must be refused, not
     // queued on a listener about to close and then reset.
     stoppedAccepting(inFlightAtStart);
@@ -73,7 +108,10 @@ export class HttpDrain {
     if (onAbort) abort?.removeEventListener('abort', onAbort);
 
     const requestsCut = this.responses.size;
-    this.server.closeAllConnections();
+    for (const connection of [...this.connections.values()]) {
+      clearTimeout(connection.linger);
+      connection.destroy();
+    }
     return {
       inFlightAtStart,
       requestsCompleted: this.completed,
@@ -84,26 +122,75 @@ export class HttpDrain {
     };
   }
 
-  private readonly onConnection = (socket: Socket): void => {
-    this.connections.add(socket);
-    socket.once('close', () => this.connections.delete(socket));
+  private readonly onSocket = (socket: Socket | TLSSocket): void => {
+    // HTTP/2 connections are tracked as sessions.
+    if (this.http2 && (!this.tls || (socket as TLSSocket).alpnProtocol === 'h2')) return;
+    this.track(socket, { active: 0, http2: false, end: () => socket.destroy(), destroy: () => socket.destroy() });
   };
 
-  private readonly onRequest = (_request: IncomingMessage, response: ServerResponse): void => {
-    this.responses.add(response);
-    if (this.closingKeepAlive) response.setHeader('Connection', 'close');
-    response.once('close', () => {
-      this.responses.delete(response);
-      if (!this.draining) return;
-      if (response.writableFinished) this.completed++;
-      // A keep-alive connection whose response began before the drain is idle now.
-      this.server.closeIdleConnections();
-      if (this.responses.size === 0) this.idleWaiters.release();
+  private readonly onSession = (session: Http2Session): void => {
+    this.track(session, {
+      active: 0,
+      http2: true,
+      end: () => session.close(),
+      destroy: () => session.destroy(),
     });
   };
 
-  private idle(): Promise<void> {
-    if (this.responses.size === 0) return Promise.resolve();
-    return this.idleWaiters.wait();
+  private track(key: Socket | Http2Session, connection: Connection): void {
+    this.connections.set(key, connection);
+    key.once('close', () => {
+      clearTimeout(connection.linger);
+      this.connections.delete(key);
+      this.check();
+    });
+    // A session that arrives during the drain gets its GOAWAY at once.
+    if (this.draining && connection.http2) connection.end();
   }
+
+  private readonly onRequest = (request: Request, response: Response): void => {
+    const http2 = 'stream' in request;
+    const connection = this.connections.get(http2 ? (request as Http2ServerRequest).stream.session! : request.socket);
+    if (connection) {
+      connection.active++;
+      clearTimeout(connection.linger);
+      connection.linger = undefined;
+    }
+    this.responses.add(response);
+    if (this.closingKeepAlive && !http2 && !response.headersSent) response.setHeader('Connection', 'close');
+    response.once('close', () => {
+      this.responses.delete(response);
+      if (connection) connection.active--;
+      if (!this.draining) return;
+      if (response.writableFinished) this.completed++;
+      if (connection && connection.active === 0 && !connection.http2) this.linger(connection);
+      this.check();
+    });
+  };
+
+  /**
+   * An HTTP/1 connection whose response began before the signal went out
+   * keep-alive: the client may already have sent its next request on it.
+   * Keep it open for the keep-alive time the server announced, so that such
+   * a request is served (with `Connection: close`, after which Node closes
+   * the connection) rather than reset; close it then, or at the drain's end.
+   */
+  private linger(connection: Connection): void {
+    const ms = this.server.keepAliveTimeout || DEFAULT_LINGER_MS;
+    connection.linger = setTimeout(() => connection.end(), ms);
+  }
+
+  private check(): void {
+    if (this.draining && this.responses.size === 0 && ![...this.connections.values()].some((connection) => connection.linger)) this.idleWaiters.release();
+  }
+
+  private idle(): Promise<void> {
+    const wait = this.idleWaiters.wait();
+    this.check();
+    return wait;
+  }
+}
+
+function isHttp1(response: Response): response is ServerResponse {
+  return !('stream' in response);
 }

@@ -1,5 +1,7 @@
-import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
+import { request, type Agent, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
+import { TEST_CA } from './h2.js';
 
 export interface Response {
   status: number;
@@ -8,10 +10,12 @@ export interface Response {
   socket: Socket;
 }
 
-/** One GET on 127.0.0.1; rejects with the socket error (ECONNREFUSED, ECONNRESET, ...). */
-export function get(port: number, path: string, agent?: Agent): Promise<Response> {
+/** One GET on 127.0.0.1; rejects with the socket error (ECONNREFUSED, ECONNRESET, ...). `tls`: over HTTPS, trusting the test certificate. */
+export function get(port: number, path: string, agent?: Agent, { tls = false } = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: agent ?? false }, (res) => {
+    const options: RequestOptions & { ca?: Buffer } = { host: '127.0.0.1', port, path, agent: agent ?? false, ...(tls ? { ca: TEST_CA } : {}) };
+    const send = tls ? httpsRequest : request;
+    const req = send(options, (res: IncomingMessage) => {
       const socket = res.socket;
       let body = '';
       res.setEncoding('utf8');
