@@ -21,22 +21,25 @@ export class ShutdownObservers implements OnModuleInit {
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
     private readonly record: LifecycleRecord,
-  ) {}
+  ) {
+    // From construction on, so that a shutdown during the bootstrap is logged too.
+    const logger = createGracefulLogger(options.logger, 'GracefulShutdown');
+    this.subscribe(new LogSink(logger));
+    if (options.reportFile) this.subscribe(new ReportFileSink(options.reportFile, logger));
+  }
 
   async onModuleInit(): Promise<void> {
-    const logger = createGracefulLogger(this.options.logger, 'GracefulShutdown');
-    const sinks: EventSink[] = [new LogSink(logger)];
-    if (this.options.reportFile) sinks.push(new ReportFileSink(this.options.reportFile, logger));
     const telemetry = await loadTelemetrySink();
-    if (telemetry) sinks.push(telemetry);
-    for (const sink of sinks) {
-      this.record.events$.subscribe((event) => {
-        try {
-          sink.handle(event);
-        } catch (error) {
-          process.stderr.write(`${MESSAGES.internalError()}\n${stackOf(error) ?? String(error)}\n`);
-        }
-      });
-    }
+    if (telemetry) this.subscribe(telemetry);
+  }
+
+  private subscribe(sink: EventSink): void {
+    this.record.events$.subscribe((event) => {
+      try {
+        sink.handle(event);
+      } catch (error) {
+        process.stderr.write(`${MESSAGES.internalError()}\n${stackOf(error) ?? String(error)}\n`);
+      }
+    });
   }
 }

@@ -1,0 +1,123 @@
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { appProcesses, type AppProcess } from '../support/app-process.js';
+
+/**
+ * Regression tests for the defects of issue 10: one sequence, run once,
+ * deciding its outcome once, whatever arrives and however hooks misbehave.
+ */
+const apps = appProcesses();
+const options = (o: object) => JSON.stringify(o);
+const ALL_HOOKS = ['ApiController.stop', 'ApiService.stop', 'AuditService.close', 'CacheService.disconnect', 'CacheService.flush', 'DbService.close', 'FlushService.flush', 'MetricsService.flush'];
+const starts = (app: AppProcess) => app.events.filter((e) => e.type === 'hook-start').map((e) => e.hook as string);
+const count = (text: string, part: string) => text.split(part).length - 1;
+
+describe('one shutdown sequence', () => {
+  it('takes the plan after the bootstrap: a signal while a global module still initializes runs every hook (defect 1)', async () => {
+    const app = apps.start('ordered.app.js', { WAIT_IN_GLOBAL_INIT: '1' });
+    await app.event('init-waiting');
+    app.signal('SIGTERM');
+    await app.printed('Graceful shutdown started (SIGTERM)');
+    app.send('go');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(starts(app).sort()).toEqual(ALL_HOOKS);
+    expect(app.output).toMatch(/8 hook\(s\) ok, 0 failed, 0 timed out, 0 skipped; exit code 0/);
+  });
+
+  it('final hooks inside their reserve end a clean run with 0, and the report is published once (defect 2)', async () => {
+    const reportFile = join(tmpdir(), `graceful-report-${process.pid}-${Date.now()}.json`);
+    const app = apps.start('ordered.app.js', {
+      WITH_FINAL: '1',
+      DB_TIMEOUT: '2500',
+      SLOW: 'DbService.close=1900,AuditLog.flush=300',
+      GRACEFUL_OPTIONS: options({ shutdownTimeoutMs: 3000, finalTimeoutMs: 1000, reportFile }),
+    });
+    await app.port();
+    app.signal('SIGINT');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+    rmSync(reportFile, { force: true });
+    expect(report).toMatchObject({ exitCode: 0, deadlineExceeded: false });
+    expect(report.hooks.find((h: { name: string }) => h.name === 'AuditLog.flush')).toMatchObject({ outcome: 'ok', final: true });
+    expect(count(app.output, 'Shutdown timeline (SIGINT)')).toBe(1);
+    expect(count(app.output, 'Shutdown (SIGINT) ended')).toBe(1);
+  });
+
+  it.each([
+    ['two concurrent app.close()', { DOUBLE_CLOSE_AFTER_LISTEN: '1' }, null],
+    ['SIGTERM and the app\'s own process.on(SIGTERM, () => app.close())', { USER_SIGTERM_CLOSE: '1' }, 'SIGTERM'],
+  ] as const)('runs every hook and Nest\'s hooks once with %s (defect 3)', async (_name, env, signal) => {
+    const app = apps.start('ordered.app.js', env);
+    await app.port();
+    if (signal) app.signal(signal);
+    expect((await app.exited).code).toBe(0);
+    expect(starts(app).sort()).toEqual(ALL_HOOKS);
+    expect(app.events.filter((e) => e.type === 'nest-destroy')).toHaveLength(1);
+    expect(app.events.filter((e) => e.type === 'nest-app-shutdown')).toHaveLength(1);
+  });
+
+  it('a fatal error during app.close() ends the process with 1 once the shutdown ends (defect 5)', async () => {
+    const app = apps.start('ordered.app.js', { CLOSE_AFTER_LISTEN: '1', CRASH_IN: 'ApiService.stop', GRACEFUL_OPTIONS: options({ hookTimeoutMs: 300 }) });
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output).toContain('Fatal error (uncaughtException) during the shutdown: uncaught in ApiService.stop');
+    expect(app.timeline).toContain('hook-end:DbService.close');
+    expect(app.timeline).toContain('nest-destroy:DbService');
+  });
+
+  it('a hook that blocks the event loop past the deadline: the watchdog names it and exits 124 (defect 7)', async () => {
+    const app = apps.start('ordered.app.js', {
+      BLOCK_IN: 'ApiService.stop',
+      BLOCK_MS: '60000',
+      GRACEFUL_OPTIONS: options({ hookTimeoutMs: 1000, shutdownTimeoutMs: 2000, readinessDelayMs: 0, drainTimeoutMs: 100 }),
+    });
+    await app.port();
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 124, signal: null });
+    expect(app.stderr).toContain('the shutdown deadline (shutdownTimeoutMs 2000 ms) has passed and the event loop is blocked; still running: ApiService.stop. Exiting with 124.');
+  });
+
+  it('a hook that blocked the event loop past its timeout is reported as timed out, not ok (defect 7)', async () => {
+    const app = apps.start('ordered.app.js', { BLOCK_IN: 'ApiService.stop', BLOCK_MS: '700', GRACEFUL_OPTIONS: options({ hookTimeoutMs: 300 }) });
+    await app.port();
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output).toContain('ApiService.stop timed out after 300 ms');
+    expect(app.output).toMatch(/7 hook\(s\) ok, 0 failed, 1 timed out, 0 skipped; exit code 1/);
+  });
+
+  it.each([
+    [0, 0],
+    [3, 3],
+  ])('a hook calling process.exit(%i) does not cut the shutdown short; exit %i (defect 9)', async (called, expected) => {
+    const app = apps.start('ordered.app.js', { EXIT_IN: 'CacheService.flush', EXIT_CODE: String(called) });
+    await app.port();
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: expected, signal: null });
+    expect(app.output).toContain(`process.exit(${called}) was called during the shutdown from`);
+    expect(starts(app).sort()).toEqual(ALL_HOOKS);
+    expect(app.timeline.indexOf('hook-end:CacheService.flush')).toBeLessThan(app.timeline.indexOf('hook-start:DbService.close'));
+    expect(app.timeline).toContain('nest-destroy:DbService');
+    expect(app.output).toContain('Shutdown timeline (SIGTERM)');
+  });
+});
+
+describe('two copies of the package in one process (defect 6)', () => {
+  const root = join(process.cwd(), '.build', 'copies', 'second', 'node_modules', 'nestjs-graceful');
+  beforeAll(() => {
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    cpSync(join(process.cwd(), 'dist'), join(root, 'dist'), { recursive: true });
+    writeFileSync(join(root, 'package.json'), readFileSync(join(process.cwd(), 'package.json')));
+  });
+
+  it('runs the hooks of an application built with the second copy', async () => {
+    const app = apps.start('two-copies.app.js', { SECOND_COPY: pathToFileURL(join(root, 'dist', 'index.js')).href });
+    expect(await app.event('copies')).toMatchObject({ distinct: true });
+    await app.port();
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.timeline).toContain('hook-end:Store.close');
+  });
+});
