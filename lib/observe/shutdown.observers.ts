@@ -19,7 +19,7 @@ import { loadTelemetrySink } from './telemetry.sink.js';
 @Injectable()
 export class ShutdownObservers implements OnModuleInit {
   constructor(
-    @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
+    @Inject(GRACEFUL_MODULE_OPTIONS) options: ResolvedGracefulOptions,
     private readonly record: LifecycleRecord,
   ) {
     // From construction on, so that a shutdown during the bootstrap is logged too.

@@ -24,7 +24,7 @@ describe('seeing the shutdown', () => {
     app.signal('SIGTERM');
     expect((await app.exited).code).toBe(1);
     expect(app.output).toMatch(/Shutdown timeline \(SIGTERM\): \d+ ms, exit code 1/);
-    expect(app.output).toMatch(/ApiService\.stop +\|[ █]+\| +\d+ - +\d+ ms  error: ApiService\.stop failed on purpose/);
+    expect(app.output).toMatch(/ApiService\.stop +\|[ █]+\| +\d+ - +\d+ ms {2}error: ApiService\.stop failed on purpose/);
     const report = JSON.parse(readFileSync(reportFile, 'utf8'));
     expect(report).toMatchObject({ reason: 'SIGTERM', exitCode: 1, deadlineExceeded: false });
     expect(report.stages.map((s: { name: string }) => s.name)).toEqual(['drain', 'hooks', "Nest's hooks"]);
