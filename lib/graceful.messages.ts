@@ -3,14 +3,12 @@
  * to change.
  */
 export const MESSAGES = {
-  invalidOption: (option: string, value: unknown, expected: string) =>
-    `GracefulModule: option "${option}" is ${describe(value)}; it must be ${expected}.`,
+  invalidOption: (option: string, value: unknown, expected: string) => `GracefulModule: option "${option}" is ${describe(value)}; it must be ${expected}.`,
   unknownSignal: (value: string) =>
     `GracefulModule: option "signals" names "${value}", which is not a signal of this platform; use names such as 'SIGTERM' or 'SIGINT'.`,
   invalidHookOption: (target: string, option: string, value: unknown, expected: string) =>
     `@OnShutdown() on ${target}: option "${option}" is ${describe(value)}; it must be ${expected}.`,
-  notAMethod: (target: string) =>
-    `@OnShutdown() on ${target}: it decorates methods only; move it onto the method that releases the resource.`,
+  notAMethod: (target: string) => `@OnShutdown() on ${target}: it decorates methods only; move it onto the method that releases the resource.`,
   staticMethod: (target: string) =>
     `@OnShutdown() on ${target}: static methods are never called by the module; make it an instance method of a provider or controller.`,
   nonStaticProvider: (hook: string) =>
@@ -24,14 +22,11 @@ export const MESSAGES = {
     `readinessDelayMs (${readinessDelayMs}) + drainTimeoutMs (${drainTimeoutMs}) leave the shutdown hooks less than a fifth of shutdownTimeoutMs (${shutdownTimeoutMs}); shorten the delay or the drain, or raise shutdownTimeoutMs.`,
   budgetOverGracePeriod: (shutdownTimeoutMs: number, gracePeriodMs: number) =>
     `shutdownTimeoutMs (${shutdownTimeoutMs}) does not fit inside gracePeriodMs (${gracePeriodMs}) with a second to spare, so the kubelet may kill the pod before the shutdown ends; lower shutdownTimeoutMs to at most ${gracePeriodMs - 1000} or raise terminationGracePeriodSeconds.`,
-  repeatedSignal: (signal: string, reason: string) =>
-    `Received ${signal} while already shutting down (${reason}); the shutdown goes on unchanged.`,
+  repeatedSignal: (signal: string, reason: string) => `Received ${signal} while already shutting down (${reason}); the shutdown goes on unchanged.`,
   interrupted: () => 'Second SIGINT during the shutdown: exiting now with 130.',
-  shutdownStarted: (reason: string, deadlineMs: number) =>
-    `Graceful shutdown started (${reason}); deadline in ${deadlineMs} ms.`,
+  shutdownStarted: (reason: string, deadlineMs: number) => `Graceful shutdown started (${reason}); deadline in ${deadlineMs} ms.`,
   readinessDelay: (ms: number) => `Readiness reports down; waiting ${ms} ms for load balancers to notice.`,
-  drainStarted: (inFlight: number, ms: number) =>
-    `Stopped accepting connections; ${inFlight} request(s) in flight, waiting up to ${ms} ms (drainTimeoutMs).`,
+  drainStarted: (inFlight: number, ms: number) => `Stopped accepting connections; ${inFlight} request(s) in flight, waiting up to ${ms} ms (drainTimeoutMs).`,
   drainCut: (requests: number, work: number, ms: number) =>
     `Drain timeout (${ms} ms) passed: cut ${requests} request(s) in flight and ${work} tracked task(s).`,
   drained: (completed: number, idleClosed: number, ms: number) =>
@@ -42,7 +37,7 @@ export const MESSAGES = {
   deadlineExceeded: (ms: number, running: string[], exiting: boolean) =>
     `Shutdown deadline (shutdownTimeoutMs ${ms} ms) passed; still running: ${running.join(', ')}. ${exiting ? 'Exiting now with 124.' : 'Skipping the hooks not started yet.'}`,
   internalError: () => 'nestjs-graceful failed unexpectedly during the shutdown; the shutdown goes on. Please report this with the stack below',
-  nestCloseFailed: () => 'Nest\'s own shutdown (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) threw',
+  nestCloseFailed: () => "Nest's own shutdown (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) threw",
   summary: (reason: string, ms: number, ok: number, failed: number, timedOut: number, skipped: number, exitCode: number) =>
     `Shutdown (${reason}) ended in ${ms} ms: ${ok} hook(s) ok, ${failed} failed, ${timedOut} timed out, ${skipped} skipped; exit code ${exitCode}.`,
   hookTimeoutReason: (hook: string, ms: number) => `${hook} exceeded its timeout of ${ms} ms`,

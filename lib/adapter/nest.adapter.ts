@@ -26,10 +26,9 @@ export interface ProviderFacts {
 }
 
 export function providerFacts(wrapper: ProviderHandle): ProviderFacts {
-  const dependencies = [
-    ...(wrapper.getCtorMetadata?.() ?? []),
-    ...(wrapper.getPropertiesMetadata?.() ?? []).map((property) => property.wrapper),
-  ].filter((dependency): dependency is InstanceWrapper => Boolean(dependency));
+  const dependencies = [...(wrapper.getCtorMetadata?.() ?? []), ...(wrapper.getPropertiesMetadata?.() ?? []).map((property) => property.wrapper)].filter(
+    (dependency): dependency is InstanceWrapper => Boolean(dependency),
+  );
   const isSingleton = !wrapper.isTransient && wrapper.isDependencyTreeStatic();
   const instance = isSingleton && wrapper.instance && typeof wrapper.instance === 'object' ? (wrapper.instance as object) : undefined;
   const classPrototype = !wrapper.inject && typeof wrapper.metatype === 'function' ? (wrapper.metatype.prototype as object) : undefined;
@@ -83,7 +82,8 @@ export interface ShutdownHost {
  */
 const REGISTRY = Symbol.for('nestjs-graceful.hosts');
 const PATCHED = Symbol.for('nestjs-graceful.patched');
-const registry: WeakMap<object, ShutdownHost> = ((globalThis as Record<symbol, unknown>)[REGISTRY] as WeakMap<object, ShutdownHost> | undefined) ??
+const registry: WeakMap<object, ShutdownHost> =
+  ((globalThis as Record<symbol, unknown>)[REGISTRY] as WeakMap<object, ShutdownHost> | undefined) ??
   ((globalThis as Record<symbol, unknown>)[REGISTRY] = new WeakMap<object, ShutdownHost>());
 
 /** Routes the shutdown of the application built on `modules` through `host`. */
@@ -129,7 +129,9 @@ function patch(prototype: object, method: string, wrap: (original: AnyFunction) 
 /** Installed once per process; applications without a host keep Nest's behaviour. */
 function installInterception(): void {
   const points = interceptionPoints();
-  const missing = points.filter(([prototype, method]) => !Object.prototype.hasOwnProperty.call(prototype, method) || typeof (prototype as Record<string, unknown>)[method] !== 'function');
+  const missing = points.filter(
+    ([prototype, method]) => !Object.prototype.hasOwnProperty.call(prototype, method) || typeof (prototype as Record<string, unknown>)[method] !== 'function',
+  );
   if (missing.length > 0) {
     throw new Error(
       `nestjs-graceful cannot hook into this version of @nestjs/core: ${missing.map(([, method, owner]) => `${owner}.${method}`).join(', ')} not found. ` +
@@ -137,38 +139,50 @@ function installInterception(): void {
     );
   }
   const [[context, sequence]] = points;
-  patch(context, sequence, (original) =>
-    function (this: unknown, signal?: string) {
-      const host = hostOf(this);
-      if (!host) return original.call(this, signal);
-      host.attach(this as ClosableApplication);
-      return host.runShutdown(signal, () => original.call(this, signal));
-    },
+  patch(
+    context,
+    sequence,
+    (original) =>
+      function (this: unknown, signal?: string) {
+        const host = hostOf(this);
+        if (!host) return original.call(this, signal);
+        host.attach(this as ClosableApplication);
+        return host.runShutdown(signal, () => original.call(this, signal));
+      },
   );
-  patch(context, 'listenToShutdownSignals', (original) =>
-    function (this: unknown, signals: string[], options?: unknown) {
-      const host = hostOf(this);
-      if (!host) return original.call(this, signals, options);
-      host.attach(this as ClosableApplication);
-      host.listenTo(signals);
-    },
+  patch(
+    context,
+    'listenToShutdownSignals',
+    (original) =>
+      function (this: unknown, signals: string[], options?: unknown) {
+        const host = hostOf(this);
+        if (!host) return original.call(this, signals, options);
+        host.attach(this as ClosableApplication);
+        host.listenTo(signals);
+      },
   );
   for (const prototype of [context, NestApplication.prototype]) {
-    patch(prototype, 'init', (original) =>
+    patch(
+      prototype,
+      'init',
+      (original) =>
+        function (this: unknown, ...args: unknown[]) {
+          const host = hostOf(this);
+          host?.attach(this as ClosableApplication);
+          const done = original.apply(this, args);
+          return host ? host.bootstrapping('init', done) : done;
+        },
+    );
+  }
+  patch(
+    NestApplication.prototype,
+    'listen',
+    (original) =>
       function (this: unknown, ...args: unknown[]) {
         const host = hostOf(this);
         host?.attach(this as ClosableApplication);
         const done = original.apply(this, args);
-        return host ? host.bootstrapping('init', done) : done;
+        return host ? host.bootstrapping('listen', done) : done;
       },
-    );
-  }
-  patch(NestApplication.prototype, 'listen', (original) =>
-    function (this: unknown, ...args: unknown[]) {
-      const host = hostOf(this);
-      host?.attach(this as ClosableApplication);
-      const done = original.apply(this, args);
-      return host ? host.bootstrapping('listen', done) : done;
-    },
   );
 }

@@ -8,7 +8,7 @@ import type { OnShutdownOptions } from '../interfaces/on-shutdown-options.interf
 export class ShutdownHookAccessor {
   constructor(private readonly reflector: Reflector) {}
 
-  getOptions(method: Function): OnShutdownOptions | undefined { // eslint-disable-line @typescript-eslint/no-unsafe-function-type
+  getOptions(method: (...args: never[]) => unknown): OnShutdownOptions | undefined {
     return this.reflector.get<OnShutdownOptions | undefined>(ON_SHUTDOWN_METADATA, method);
   }
 }

@@ -19,13 +19,26 @@ export async function drainTraffic(
 ): Promise<DrainReport> {
   let report: DrainReport;
   if (http) {
-    report = await http.drain(timeoutMs, () => work.settled(), () => work.size, abort, (inFlight) => logger.log(MESSAGES.drainStarted(inFlight, timeoutMs)));
+    report = await http.drain(
+      timeoutMs,
+      () => work.settled(),
+      () => work.size,
+      abort,
+      (inFlight) => logger.log(MESSAGES.drainStarted(inFlight, timeoutMs)),
+    );
   } else {
     const startedAt = Date.now();
     const settled = new AbortController();
     await Promise.race([work.settled().then(() => settled.abort()), abortableDelay(timeoutMs, abort, settled.signal)]);
     settled.abort();
-    report = { inFlightAtStart: 0, requestsCompleted: 0, idleConnectionsClosed: 0, requestsCut: 0, trackedWorkCut: work.size, durationMs: Date.now() - startedAt };
+    report = {
+      inFlightAtStart: 0,
+      requestsCompleted: 0,
+      idleConnectionsClosed: 0,
+      requestsCut: 0,
+      trackedWorkCut: work.size,
+      durationMs: Date.now() - startedAt,
+    };
   }
   if (report.requestsCut > 0 || report.trackedWorkCut > 0) {
     logger.warn(MESSAGES.drainCut(report.requestsCut, report.trackedWorkCut, timeoutMs));

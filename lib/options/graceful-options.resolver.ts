@@ -45,17 +45,18 @@ const KNOWN_OPTIONS = new Set<string>([
 ]);
 
 /** Validates the user's options and applies the defaults; throws naming the option and the value. */
-export function resolveGracefulOptions(
-  options: GracefulModuleOptions | undefined = {},
-  env: NodeJS.ProcessEnv = process.env,
-): ResolvedGracefulOptions {
+export function resolveGracefulOptions(options: GracefulModuleOptions | undefined = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGracefulOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidGracefulOptionsError(MESSAGES.invalidOption('options', options, 'an object'));
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) {
       throw new InvalidGracefulOptionsError(
-        MESSAGES.invalidOption(key, (options as Record<string, unknown>)[key], `one of the known options (${[...KNOWN_OPTIONS].join(', ')}), not an unknown one`),
+        MESSAGES.invalidOption(
+          key,
+          (options as Record<string, unknown>)[key],
+          `one of the known options (${[...KNOWN_OPTIONS].join(', ')}), not an unknown one`,
+        ),
       );
     }
   }
@@ -121,7 +122,13 @@ function reportFile(value: unknown): string | undefined {
 function logger(value: unknown): LoggerService | false | undefined {
   if (value === undefined || value === false) return value;
   const candidate = value as Partial<LoggerService> | null;
-  if (candidate === null || typeof candidate !== 'object' || typeof candidate.log !== 'function' || typeof candidate.error !== 'function' || typeof candidate.warn !== 'function') {
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.log !== 'function' ||
+    typeof candidate.error !== 'function' ||
+    typeof candidate.warn !== 'function'
+  ) {
     throw new InvalidGracefulOptionsError(MESSAGES.invalidOption('logger', value, 'a Nest LoggerService (with log, warn and error) or false'));
   }
   return candidate as LoggerService;

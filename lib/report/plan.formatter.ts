@@ -14,7 +14,10 @@ export interface PlanBudget {
  * the budget.
  */
 export function formatPlan(plan: StopPlan, finalPlan: StopPlan, budget: PlanBudget): string {
-  const all = [...plan.phases.map((phase) => ({ title: `order ${phase.order}`, phase })), ...finalPlan.phases.map((phase) => ({ title: `final, order ${phase.order}`, phase }))];
+  const all = [
+    ...plan.phases.map((phase) => ({ title: `order ${phase.order}`, phase })),
+    ...finalPlan.phases.map((phase) => ({ title: `final, order ${phase.order}`, phase })),
+  ];
   const hooks = all.reduce((n, { phase }) => n + phase.units.reduce((m, unit) => m + unit.hooks.length, 0), 0);
   const width = Math.max(0, ...all.flatMap(({ phase }) => phase.units.flatMap((unit) => unit.hooks.map((hook) => hook.name.length))));
   const digits = Math.max(1, ...all.flatMap(({ phase }) => phase.units.flatMap((unit) => unit.hooks.map((hook) => String(hook.timeoutMs).length))));

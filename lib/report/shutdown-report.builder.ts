@@ -32,7 +32,9 @@ export interface ShutdownFacts {
  * drain, Nest's hooks, a fatal error), else 0. A higher code passed to
  * `process.exit()` during the shutdown wins.
  */
-export function exitCodeOf(facts: Pick<ShutdownFacts, 'deadlineExceeded' | 'fatalError' | 'sequenceFailed' | 'exitCalls' | 'drain'> & { hooks: Pick<HookReport, 'outcome'>[] }): number {
+export function exitCodeOf(
+  facts: Pick<ShutdownFacts, 'deadlineExceeded' | 'fatalError' | 'sequenceFailed' | 'exitCalls' | 'drain'> & { hooks: Pick<HookReport, 'outcome'>[] },
+): number {
   const failed =
     facts.hooks.some((hook) => hook.outcome === 'error' || hook.outcome === 'timeout') ||
     (facts.drain !== undefined && (facts.drain.requestsCut > 0 || facts.drain.trackedWorkCut > 0)) ||

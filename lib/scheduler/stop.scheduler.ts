@@ -126,10 +126,7 @@ export class StopScheduler {
         this.tell(() => this.listener.hookEnded?.(run));
         resolve(run);
       };
-      const timer = this.clock.setTimeout(
-        () => settle('timeout', new HookTimeoutError(MESSAGES.hookTimeoutReason(hook.name, hook.timeoutMs))),
-        hook.timeoutMs,
-      );
+      const timer = this.clock.setTimeout(() => settle('timeout', new HookTimeoutError(MESSAGES.hookTimeoutReason(hook.name, hook.timeoutMs))), hook.timeoutMs);
       this.running.set(hook.key, { hook, cut: (reason) => settle('timeout', reason) });
       Promise.resolve()
         .then(() => this.invoke(hook, controller.signal))

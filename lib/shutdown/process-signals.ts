@@ -55,6 +55,9 @@ export class ProcessSignals {
 
 /** The first frame of a stack that is not this file's or Node's own. */
 function callerOf(stack: string | undefined): string | undefined {
-  const frames = (stack ?? '').split('\n').slice(1).map((line) => line.trim().replace(/^at /, ''));
+  const frames = (stack ?? '')
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().replace(/^at /, ''));
   return frames.find((frame) => !frame.includes('process-signals') && !frame.includes('node:internal'));
 }

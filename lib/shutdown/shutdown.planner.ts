@@ -43,7 +43,11 @@ export class ShutdownPlanner implements OnModuleInit {
     }
     if (finalPlan.phases.length > 0 && finalTimeoutMs >= shutdownTimeoutMs) {
       throw new InvalidGracefulOptionsError(
-        MESSAGES.invalidOption('finalTimeoutMs', finalTimeoutMs, `below shutdownTimeoutMs (${shutdownTimeoutMs}), which it is kept back from for the final hooks`),
+        MESSAGES.invalidOption(
+          'finalTimeoutMs',
+          finalTimeoutMs,
+          `below shutdownTimeoutMs (${shutdownTimeoutMs}), which it is kept back from for the final hooks`,
+        ),
       );
     }
     for (const problem of budgetProblems(this.options)) {
@@ -67,4 +71,3 @@ export class ShutdownPlanner implements OnModuleInit {
     return formatPlan(this.plan, this.finalPlan, { ...this.options, finalTimeoutMs: this.finalReserveMs || undefined });
   }
 }
-

@@ -274,7 +274,12 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   private hookStarted(run: Run, hook: HookSpec, at: number): void {
-    run.watchdog?.running(run.scheduler?.runningHooks().map((h) => h.name).join(', ') || hook.name);
+    run.watchdog?.running(
+      run.scheduler
+        ?.runningHooks()
+        .map((h) => h.name)
+        .join(', ') || hook.name,
+    );
     this.record.emit({ type: 'hook-start', hook: hook.name, order: hook.order, final: Boolean(hook.final), at });
   }
 

@@ -216,6 +216,8 @@ const table = [
   '',
   '| Benchmark | nestjs-graceful | plain Nest | Result | Target | Met |',
   '| --- | --- | --- | --- | --- | --- |',
-  ...[...rows].sort((a, b) => parseInt(a.benchmark) - parseInt(b.benchmark)).map((r) => `| ${r.benchmark} | ${r.graceful} | ${r.plain} | ${r.result} | ${r.target} | ${r.met === undefined ? '' : r.met ? 'yes' : 'no'} |`),
+  ...[...rows]
+    .sort((a, b) => parseInt(a.benchmark) - parseInt(b.benchmark))
+    .map((r) => `| ${r.benchmark} | ${r.graceful} | ${r.plain} | ${r.result} | ${r.target} | ${r.met === undefined ? '' : r.met ? 'yes' : 'no'} |`),
 ].join('\n');
 process.stdout.write(`${table}\n`);

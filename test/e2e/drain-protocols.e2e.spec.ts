@@ -5,8 +5,7 @@ import { get } from '../support/http.js';
 
 const apps = appProcesses();
 const options = (o: object) => JSON.stringify(o);
-const start = (env: Record<string, string>) =>
-  apps.start('http.app.js', { ...env, GRACEFUL_OPTIONS: options({ readinessDelayMs: 0, drainTimeoutMs: 60000 }) });
+const start = (env: Record<string, string>) => apps.start('http.app.js', { ...env, GRACEFUL_OPTIONS: options({ readinessDelayMs: 0, drainTimeoutMs: 60000 }) });
 
 describe.each(['express', 'fastify'])('keep-alive reuse during the drain on %s', (platform) => {
   it('serves, with Connection: close, a request queued on a connection whose response was streaming at the signal', async () => {

@@ -11,7 +11,16 @@ const NEST11 = join(process.cwd(), 'test', 'nest11');
 const fixture = (name: string) => join(NEST11, '.build', 'fixtures', name);
 const apps = appProcesses();
 const options = (o: object) => JSON.stringify(o);
-const ALL_HOOKS = ['ApiController.stop', 'ApiService.stop', 'AuditService.close', 'CacheService.disconnect', 'CacheService.flush', 'DbService.close', 'FlushService.flush', 'MetricsService.flush'];
+const ALL_HOOKS = [
+  'ApiController.stop',
+  'ApiService.stop',
+  'AuditService.close',
+  'CacheService.disconnect',
+  'CacheService.flush',
+  'DbService.close',
+  'FlushService.flush',
+  'MetricsService.flush',
+];
 const starts = (app: AppProcess) => app.events.filter((e) => e.type === 'hook-start').map((e) => e.hook as string);
 const endsBefore = (app: AppProcess, first: string, second: string) => {
   const end = app.timeline.indexOf(`hook-end:${first}`);
@@ -27,7 +36,7 @@ describe('on Nest 11 (CommonJS)', () => {
     expect(readFileSync(fixture('ordered.app.js'), 'utf8')).toContain('require("nestjs-graceful")');
   });
 
-  it('stops dependents before their dependencies across modules, then Nest\'s hooks; exit 0', async () => {
+  it("stops dependents before their dependencies across modules, then Nest's hooks; exit 0", async () => {
     const app = apps.start(fixture('ordered.app.js'));
     await app.port();
     app.signal('SIGTERM');
@@ -50,7 +59,11 @@ describe('on Nest 11 (CommonJS)', () => {
   });
 
   it('exits 124 at the deadline', async () => {
-    const app = apps.start(fixture('ordered.app.js'), { HANG: 'DbService.close', DB_TIMEOUT: '60000', GRACEFUL_OPTIONS: options({ shutdownTimeoutMs: 800, hookTimeoutMs: 60000 }) });
+    const app = apps.start(fixture('ordered.app.js'), {
+      HANG: 'DbService.close',
+      DB_TIMEOUT: '60000',
+      GRACEFUL_OPTIONS: options({ shutdownTimeoutMs: 800, hookTimeoutMs: 60000 }),
+    });
     await app.port();
     app.signal('SIGTERM');
     expect(await app.exited).toEqual({ code: 124, signal: null });
@@ -68,8 +81,8 @@ describe('on Nest 11 (CommonJS)', () => {
 
   it.each([
     ['two concurrent app.close()', { DOUBLE_CLOSE_AFTER_LISTEN: '1' }, null],
-    ['SIGTERM and the app\'s own process.on(SIGTERM, () => app.close())', { USER_SIGTERM_CLOSE: '1' }, 'SIGTERM'],
-  ] as const)('runs every hook and Nest\'s hooks once with %s', async (_name, env, signal) => {
+    ["SIGTERM and the app's own process.on(SIGTERM, () => app.close())", { USER_SIGTERM_CLOSE: '1' }, 'SIGTERM'],
+  ] as const)("runs every hook and Nest's hooks once with %s", async (_name, env, signal) => {
     const app = apps.start(fixture('ordered.app.js'), env);
     await app.port();
     if (signal) app.signal(signal);

@@ -11,7 +11,9 @@ describe('seeing the shutdown', () => {
     await app.port();
     expect(app.output).toContain('Stop plan: 8 hook(s) in 2 phase(s)');
     expect(app.output).toMatch(/wave 1 +AuditService\.close +timeout 2000 ms\n +MetricsService\.flush +timeout 2000 ms\n +ApiController\.stop/);
-    expect(app.output).toMatch(/wave 3 +CacheService\.flush +timeout 2000 ms +after ApiService\n +CacheService\.disconnect +timeout 2000 ms +after CacheService\.flush/);
+    expect(app.output).toMatch(
+      /wave 3 +CacheService\.flush +timeout 2000 ms +after ApiService\n +CacheService\.disconnect +timeout 2000 ms +after CacheService\.flush/,
+    );
     expect(app.output).toMatch(/wave 4 +DbService\.close +timeout 2000 ms +after AuditService, CacheService/);
     app.signal('SIGTERM');
     expect((await app.exited).code).toBe(0);
@@ -50,7 +52,7 @@ describe('fatal errors', () => {
 });
 
 describe('the final phase', () => {
-  it('runs final hooks after everything else, Nest\'s hooks included', async () => {
+  it("runs final hooks after everything else, Nest's hooks included", async () => {
     const app = apps.start('ordered.app.js', { WITH_FINAL: '1' });
     await app.port();
     app.signal('SIGTERM');

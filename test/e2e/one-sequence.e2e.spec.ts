@@ -10,7 +10,16 @@ import { appProcesses, type AppProcess } from '../support/app-process.js';
  */
 const apps = appProcesses();
 const options = (o: object) => JSON.stringify(o);
-const ALL_HOOKS = ['ApiController.stop', 'ApiService.stop', 'AuditService.close', 'CacheService.disconnect', 'CacheService.flush', 'DbService.close', 'FlushService.flush', 'MetricsService.flush'];
+const ALL_HOOKS = [
+  'ApiController.stop',
+  'ApiService.stop',
+  'AuditService.close',
+  'CacheService.disconnect',
+  'CacheService.flush',
+  'DbService.close',
+  'FlushService.flush',
+  'MetricsService.flush',
+];
 const starts = (app: AppProcess) => app.events.filter((e) => e.type === 'hook-start').map((e) => e.hook as string);
 const count = (text: string, part: string) => text.split(part).length - 1;
 
@@ -47,8 +56,8 @@ describe('one shutdown sequence', () => {
 
   it.each([
     ['two concurrent app.close()', { DOUBLE_CLOSE_AFTER_LISTEN: '1' }, null],
-    ['SIGTERM and the app\'s own process.on(SIGTERM, () => app.close())', { USER_SIGTERM_CLOSE: '1' }, 'SIGTERM'],
-  ] as const)('runs every hook and Nest\'s hooks once with %s (defect 3)', async (_name, env, signal) => {
+    ["SIGTERM and the app's own process.on(SIGTERM, () => app.close())", { USER_SIGTERM_CLOSE: '1' }, 'SIGTERM'],
+  ] as const)("runs every hook and Nest's hooks once with %s (defect 3)", async (_name, env, signal) => {
     const app = apps.start('ordered.app.js', env);
     await app.port();
     if (signal) app.signal(signal);
@@ -75,7 +84,9 @@ describe('one shutdown sequence', () => {
     await app.port();
     app.signal('SIGTERM');
     expect(await app.exited).toEqual({ code: 124, signal: null });
-    expect(app.stderr).toContain('the shutdown deadline (shutdownTimeoutMs 2000 ms) has passed and the event loop is blocked; still running: ApiService.stop. Exiting with 124.');
+    expect(app.stderr).toContain(
+      'the shutdown deadline (shutdownTimeoutMs 2000 ms) has passed and the event loop is blocked; still running: ApiService.stop. Exiting with 124.',
+    );
   });
 
   it('a hook that blocked the event loop past its timeout is reported as timed out, not ok (defect 7)', async () => {

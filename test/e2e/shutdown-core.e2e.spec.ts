@@ -15,7 +15,7 @@ function endsBefore(app: AppProcess, first: string, second: string): void {
 const startsOf = (app: AppProcess) => app.events.filter((e) => e.type === 'hook-start').map((e) => e.hook);
 
 describe('ordered shutdown of a real Nest process', () => {
-  it('stops dependents before their dependencies across modules, then runs Nest\'s own hooks, and exits 0', async () => {
+  it("stops dependents before their dependencies across modules, then runs Nest's own hooks, and exits 0", async () => {
     const app = apps.start('ordered.app.js');
     await app.port();
     app.signal('SIGTERM');
@@ -30,7 +30,16 @@ describe('ordered shutdown of a real Nest process', () => {
     endsBefore(app, 'FlushService.flush', 'nest-destroy:DbService');
     endsBefore(app, 'nest-destroy:DbService', 'nest-app-shutdown:ApiService');
     expect(startsOf(app).sort()).toEqual(
-      ['ApiController.stop', 'ApiService.stop', 'AuditService.close', 'CacheService.disconnect', 'CacheService.flush', 'DbService.close', 'FlushService.flush', 'MetricsService.flush'].sort(),
+      [
+        'ApiController.stop',
+        'ApiService.stop',
+        'AuditService.close',
+        'CacheService.disconnect',
+        'CacheService.flush',
+        'DbService.close',
+        'FlushService.flush',
+        'MetricsService.flush',
+      ].sort(),
     );
     expect(app.events.filter((e) => e.type === 'hook-start').every((e) => e.reason === 'SIGTERM')).toBe(true);
     expect(app.events.filter((e) => e.type === 'nest-destroy')).toHaveLength(1);
@@ -175,10 +184,17 @@ describe('bad input stops the app at startup with a message that names what to c
   it('a dependency cycle is broken in reverse registration order, with a warning naming the classes', async () => {
     const app = apps.start('cycle.app.js');
     await app.port();
-    expect(app.output).toContain('Dependency cycle between CatsService, DogsService: their shutdown hooks run in the reverse of registration order (DogsService -> CatsService)');
+    expect(app.output).toContain(
+      'Dependency cycle between CatsService, DogsService: their shutdown hooks run in the reverse of registration order (DogsService -> CatsService)',
+    );
     app.signal('SIGTERM');
     expect((await app.exited).code).toBe(0);
-    expect(app.timeline.filter((e) => e.startsWith('hook-'))).toEqual(['hook-start:DogsService.close', 'hook-end:DogsService.close', 'hook-start:CatsService.close', 'hook-end:CatsService.close']);
+    expect(app.timeline.filter((e) => e.startsWith('hook-'))).toEqual([
+      'hook-start:DogsService.close',
+      'hook-end:DogsService.close',
+      'hook-start:CatsService.close',
+      'hook-end:CatsService.close',
+    ]);
   });
 
   it('with strict, a dependency cycle stops the app from starting', async () => {

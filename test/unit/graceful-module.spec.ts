@@ -90,10 +90,12 @@ describe('GracefulModule in a testing module', () => {
     const { moduleRef, lifecycle } = await compile();
     await moduleRef.init();
     const [phase] = lifecycle.plan().phases;
-    expect(phase.units.map((u) => [u.name, u.wave, u.hooks.map((h) => h.name)])).toEqual([
-      ['Db', 1, ['Db.close']],
-      ['Users', 0, ['Users.stop']],
-    ].sort((a, b) => (a[1] as number) - (b[1] as number)));
+    expect(phase.units.map((u) => [u.name, u.wave, u.hooks.map((h) => h.name)])).toEqual(
+      [
+        ['Db', 1, ['Db.close']],
+        ['Users', 0, ['Users.stop']],
+      ].sort((a, b) => (a[1] as number) - (b[1] as number)),
+    );
     const db = phase.units.find((u) => u.name === 'Db')!;
     const users = phase.units.find((u) => u.name === 'Users')!;
     expect(db.after).toEqual([users.id]);
@@ -101,7 +103,7 @@ describe('GracefulModule in a testing module', () => {
     await moduleRef.close();
   });
 
-  it('app.close() runs the hooks, then Nest\'s own, records the report and does not exit the process', async () => {
+  it("app.close() runs the hooks, then Nest's own, records the report and does not exit the process", async () => {
     const { moduleRef, lifecycle } = await compile();
     await moduleRef.init();
     expect(lifecycle.state).toBe('ready');
@@ -123,7 +125,10 @@ describe('GracefulModule in a testing module', () => {
     await moduleRef.close();
     expect(moduleRef.get(Db).aborted).toMatchObject({ name: 'HookTimeoutError', message: 'Db.close exceeded its timeout of 50 ms' });
     expect(lifecycle.lastReport).toMatchObject({ exitCode: 1 });
-    expect(lifecycle.lastReport!.hooks.find((h) => h.name === 'Db.close')).toMatchObject({ outcome: 'timeout', error: 'Db.close exceeded its timeout of 50 ms' });
+    expect(lifecycle.lastReport!.hooks.find((h) => h.name === 'Db.close')).toMatchObject({
+      outcome: 'timeout',
+      error: 'Db.close exceeded its timeout of 50 ms',
+    });
     expect(calls).toContain('Db.onModuleDestroy');
   });
 
@@ -141,7 +146,11 @@ describe('GracefulModule in a testing module', () => {
     const budget = { readinessDelayMs: 5000, drainTimeoutMs: 5000, shutdownTimeoutMs: 11000 };
     const { moduleRef, logger } = await compile(budget);
     await moduleRef.init();
-    expect(logger.lines.some((line) => line.startsWith('warn readinessDelayMs (5000) + drainTimeoutMs (5000) leave the shutdown hooks less than a fifth of shutdownTimeoutMs (11000)'))).toBe(true);
+    expect(
+      logger.lines.some((line) =>
+        line.startsWith('warn readinessDelayMs (5000) + drainTimeoutMs (5000) leave the shutdown hooks less than a fifth of shutdownTimeoutMs (11000)'),
+      ),
+    ).toBe(true);
     await moduleRef.close();
     const strict = await compile({ ...budget, strict: true });
     await expect(strict.moduleRef.init()).rejects.toThrow('GracefulModule (strict): readinessDelayMs (5000) + drainTimeoutMs (5000)');
@@ -173,13 +182,20 @@ describe('GracefulModule in a testing module', () => {
     class ConfigModule {}
     const moduleRef = await Test.createTestingModule({
       imports: [
-        GracefulModule.forRootAsync({ imports: [ConfigModule], inject: [CONFIG], useFactory: (config: { hookTimeoutMs: number }) => ({ ...config, signals: [], logger: false }) }),
+        GracefulModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [CONFIG],
+          useFactory: (config: { hookTimeoutMs: number }) => ({ ...config, signals: [], logger: false }),
+        }),
         DbModule,
         UsersModule,
       ],
     }).compile();
     await moduleRef.init();
-    const hooks = moduleRef.get(GracefulLifecycleService).plan().phases[0].units.flatMap((u) => u.hooks);
+    const hooks = moduleRef
+      .get(GracefulLifecycleService)
+      .plan()
+      .phases[0].units.flatMap((u) => u.hooks);
     expect(hooks.map((h) => [h.name, h.timeoutMs])).toEqual([
       ['Users.stop', 1234],
       ['Db.close', 50],

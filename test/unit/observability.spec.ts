@@ -58,7 +58,9 @@ class CollectingReader extends MetricReader {
 describe('nestjs-graceful/testing', () => {
   it('runs the full shutdown in a test, with injected faults, and returns the report', async () => {
     const moduleRef = await app();
-    const report = await runShutdown(moduleRef, { faults: { 'Users.stop': { hang: true }, 'Cache.flush': { throws: 'disk full' }, 'Db.close': { delayMs: 20 } } });
+    const report = await runShutdown(moduleRef, {
+      faults: { 'Users.stop': { hang: true }, 'Cache.flush': { throws: 'disk full' }, 'Db.close': { delayMs: 20 } },
+    });
     expect(report.exitCode).toBe(1);
     expect(report.hooks.map((h) => [h.name, h.outcome, h.error])).toEqual([
       ['Users.stop', 'timeout', 'Users.stop exceeded its timeout of 100 ms'],
@@ -73,7 +75,7 @@ describe('nestjs-graceful/testing', () => {
 });
 
 describe('events$', () => {
-  it('reports state changes and each hook\'s start, end, error and timeout', async () => {
+  it("reports state changes and each hook's start, end, error and timeout", async () => {
     const moduleRef = await app();
     const events: GracefulEvent[] = [];
     moduleRef.get(GracefulLifecycleService).events$.subscribe((event) => events.push(event));
@@ -126,7 +128,11 @@ describe('OpenTelemetry', () => {
     const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
     const byName = new Map(resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).map((metric) => [metric.descriptor.name, metric]));
     const points = (name: string) => byName.get(name)!.dataPoints as Array<{ value: unknown; attributes: Record<string, unknown> }>;
-    expect(points('graceful.hook.duration').map((p) => p.attributes['graceful.hook']).sort()).toEqual(['Audit.flush', 'Cache.flush', 'Db.close', 'Users.stop']);
+    expect(
+      points('graceful.hook.duration')
+        .map((p) => p.attributes['graceful.hook'])
+        .sort(),
+    ).toEqual(['Audit.flush', 'Cache.flush', 'Db.close', 'Users.stop']);
     expect(points('graceful.hook.failures').map((p) => [p.attributes['graceful.hook'], p.value])).toEqual([['Cache.flush', 1]]);
     expect(points('graceful.hook.timeouts').map((p) => [p.attributes['graceful.hook'], p.value])).toEqual([['Users.stop', 1]]);
   });

@@ -49,7 +49,15 @@ describe('the text a person reads', () => {
       hooks: [
         { name: 'OrdersService.flushOutbox', order: 0, start: t0 + 5120, end: t0 + 5270, durationMs: 150, outcome: 'ok' },
         { name: 'MetricsService.push', order: 0, start: t0 + 5120, end: t0 + 5220, durationMs: 100, outcome: 'error', error: 'push gateway unreachable' },
-        { name: 'DatabaseService.close', order: 0, start: t0 + 5270, end: t0 + 5380, durationMs: 110, outcome: 'timeout', error: 'DatabaseService.close exceeded its timeout of 110 ms' },
+        {
+          name: 'DatabaseService.close',
+          order: 0,
+          start: t0 + 5270,
+          end: t0 + 5380,
+          durationMs: 110,
+          outcome: 'timeout',
+          error: 'DatabaseService.close exceeded its timeout of 110 ms',
+        },
         { name: 'MailerService.drainQueue', order: 1, outcome: 'skipped' },
         { name: 'AuditLog.flush', order: 0, final: true, start: t0 + 5390, end: t0 + 5400, durationMs: 10, outcome: 'ok' },
       ],

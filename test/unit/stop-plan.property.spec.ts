@@ -33,9 +33,7 @@ const scenario = (allowCycles: boolean) =>
         ),
         { minLength: n, maxLength: n },
       ),
-      edges: fc
-        .array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: n * 2 })
-        .map((pairs) => (allowCycles ? pairs : pairs.filter(([a, b]) => a > b))),
+      edges: fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: n * 2 }).map((pairs) => (allowCycles ? pairs : pairs.filter(([a, b]) => a > b))),
     }),
   );
 
@@ -215,18 +213,20 @@ describe('stop plan and scheduler (property)', () => {
     const aborted: string[] = [];
     const hook = (name: string) => ({ key: name, name, order: 0, timeoutMs: 1000 });
     const plan = buildStopPlan({
-      nodes: [{ id: 'a', name: 'A', hooks: [hook('A')] }, { id: 'b', name: 'B', hooks: [hook('B')] }],
+      nodes: [
+        { id: 'a', name: 'A', hooks: [hook('A')] },
+        { id: 'b', name: 'B', hooks: [hook('B')] },
+      ],
       edges: [{ dependent: 'a', dependency: 'b' }],
     });
-    const scheduler = new StopScheduler(
-      plan,
-      (h, signal) => new Promise<void>(() => signal.addEventListener('abort', () => aborted.push(h.name))),
-      clock,
-    );
+    const scheduler = new StopScheduler(plan, (h, signal) => new Promise<void>(() => signal.addEventListener('abort', () => aborted.push(h.name))), clock);
     const run = scheduler.run();
     clock.setTimeout(() => scheduler.stop(new Error('deadline')), 10);
     const runs = await clock.drive(run);
-    expect(runs.map((r) => [r.hook.name, r.outcome])).toEqual([['A', 'timeout'], ['B', 'skipped']]);
+    expect(runs.map((r) => [r.hook.name, r.outcome])).toEqual([
+      ['A', 'timeout'],
+      ['B', 'skipped'],
+    ]);
     expect(aborted).toEqual(['A']);
   });
 });
