@@ -1,0 +1,129 @@
+import fc from 'fast-check';
+import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import { EMPTY } from 'rxjs';
+import type { HookCall } from '../../lib/discovery/shutdown-hook.explorer.js';
+import { WorkTracker } from '../../lib/drain/work.tracker.js';
+import { buildStopPlan } from '../../lib/graph/stop-plan.rules.js';
+import { EMPTY_PLAN } from '../../lib/graph/stop-plan.types.js';
+import type { ExitCall } from '../../lib/interfaces/shutdown-report.interface.js';
+import { LifecycleRecord } from '../../lib/lifecycle/lifecycle.record.js';
+import { resolveGracefulOptions } from '../../lib/options/graceful-options.resolver.js';
+import type { ProcessSignals } from '../../lib/shutdown/process-signals.js';
+import type { ShutdownPlanner } from '../../lib/shutdown/shutdown.planner.js';
+import { ShutdownSequence } from '../../lib/shutdown/shutdown.sequence.js';
+
+/** The process as the sequence sees it, without a real one: listeners the test fires, exits it records. */
+class FakeProcess {
+  readonly listeners = new Map<string, (...args: unknown[]) => void>();
+  readonly exits: number[] = [];
+  exitCall?: (call: ExitCall) => void;
+  on(event: string, listener: (...args: unknown[]) => void) {
+    if (!this.listeners.has(event)) this.listeners.set(event, listener);
+  }
+  guardExit(onCall: (call: ExitCall) => void) {
+    this.exitCall ??= onCall;
+  }
+  release() {
+    this.listeners.clear();
+    this.exitCall = undefined;
+  }
+  exit(code: number) {
+    this.exits.push(code);
+  }
+  fire(event: string, ...args: unknown[]) {
+    this.listeners.get(event)?.(...args);
+  }
+}
+
+type Action = 'SIGTERM' | 'SIGINT' | 'SIGHUP' | 'close' | 'shutdown' | 'fatal' | 'process.exit';
+const action = fc.constantFrom<Action>('SIGTERM', 'SIGINT', 'SIGHUP', 'close', 'shutdown', 'fatal', 'process.exit');
+
+/** Random provider graphs (acyclic, a few orders) whose hooks take 0 to 3 ms. */
+const scenario = fc.integer({ min: 1, max: 8 }).chain((n) =>
+  fc.record({
+    hooks: fc.array(fc.array(fc.record({ order: fc.constantFrom(0, 0, 1), ms: fc.integer({ min: 0, max: 3 }), fails: fc.boolean() }), { maxLength: 2 }), {
+      minLength: n,
+      maxLength: n,
+    }),
+    edges: fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: n * 2 }).map((pairs) => pairs.filter(([a, b]) => a > b)),
+    actions: fc.array(fc.tuple(action, fc.integer({ min: 0, max: 4 })), { minLength: 1, maxLength: 6 }),
+  }),
+);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the shutdown sequence (property)', () => {
+  it("under any interleaving of signals, close(), shutdown(), fatal errors and process.exit(), runs every hook and Nest's hooks exactly once and publishes one report", async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        const calls = new Map<string, HookCall>();
+        const ran = new Map<string, number>();
+        const nodes = s.hooks.map((hooks, i) => ({
+          id: `p${i}`,
+          name: `P${i}`,
+          hooks: hooks.map((h, k) => {
+            const key = `p${i}.${k}`;
+            calls.set(key, async () => {
+              ran.set(key, (ran.get(key) ?? 0) + 1);
+              await sleep(h.ms);
+              if (h.fails) throw new Error(`${key} failed`);
+            });
+            return { key, name: `P${i}.m${k}`, order: h.order, timeoutMs: 1000 };
+          }),
+        }));
+        const plan = buildStopPlan({ nodes, edges: s.edges.map(([a, b]) => ({ dependent: `p${a}`, dependency: `p${b}` })) });
+        const planner = { plan, finalPlan: EMPTY_PLAN, calls, finalReserveMs: 0 } as unknown as ShutdownPlanner;
+        const options = resolveGracefulOptions({
+          logger: false,
+          readinessDelayMs: 2,
+          drainTimeoutMs: 50,
+          shutdownTimeoutMs: 10_000,
+          signals: ['SIGTERM', 'SIGINT', 'SIGHUP'],
+        });
+        const record = new LifecycleRecord();
+        const fake = new FakeProcess();
+        const adapterHost = { httpAdapter: undefined, listen$: EMPTY } as unknown as HttpAdapterHost;
+        const sequence = new ShutdownSequence(
+          options,
+          planner,
+          record,
+          new WorkTracker(),
+          adapterHost,
+          {} as ModulesContainer,
+          fake as unknown as ProcessSignals,
+        );
+        let nestRuns = 0;
+        // Nest 11's close(): no guard of its own, every call goes to the host.
+        const app = { close: (signal?: string) => sequence.runShutdown(signal, async () => void nestRuns++) };
+        sequence.attach(app);
+        const reports: unknown[] = [];
+        record.events$.subscribe((event) => event.type === 'shutdown-end' && reports.push(event.report));
+        const stopped = new Promise<void>((resolve) => record.state$.subscribe((state) => state === 'stopped' && resolve()));
+
+        for (const [what, delay] of s.actions) {
+          if (delay > 0) await sleep(delay);
+          if (what === 'close') void app.close();
+          else if (what === 'shutdown') void sequence.begin('shutdown', { delay: true, exit: true });
+          else if (what === 'fatal') fake.fire('uncaughtException', new Error('boom'));
+          else if (what === 'process.exit') fake.exitCall?.({ code: 2, at: Date.now() });
+          else fake.fire(what);
+        }
+        const started = s.actions.some(([what]) => what !== 'process.exit');
+        if (!started) return;
+        await stopped;
+
+        expect(reports).toHaveLength(1);
+        expect(nestRuns).toBe(1);
+        for (const key of calls.keys()) expect(ran.get(key)).toBe(1);
+        // After the one report, no listener is left to start another.
+        expect(fake.listeners.size).toBe(0);
+        // The run exits once at most, last, with the code its report decided; any exit before it is an immediate one
+        // (130 for a second SIGINT, 1 for a second fatal error).
+        const [last, ...earlier] = [...fake.exits].reverse();
+        for (const code of earlier) expect([130, 1]).toContain(code);
+        if (last !== undefined && last !== 130 && last !== 1) expect(last).toBe(record.lastReport!.exitCode);
+      }),
+      { numRuns: 80 },
+    );
+  });
+});
