@@ -1,34 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { appProcesses, type AppProcess } from '../support/app-process.js';
+import { appProcesses } from '../support/app-process.js';
+import { endsBefore, ORDERED_APP_HOOKS, startsOf } from '../support/ordered-app.js';
 import { get } from '../support/http.js';
 
 /**
  * The same fixtures as a CommonJS application on Nest 11, loading the
- * package with require() (test/nest11, prepared by `npm test`).
+ * package with require() (test/nest11, prepared by `npm test`). The cases of
+ * one-sequence.e2e.spec.ts run on Nest 11 as well.
  */
 const NEST11 = join(process.cwd(), 'test', 'nest11');
 const fixture = (name: string) => join(NEST11, '.build', 'fixtures', name);
 const apps = appProcesses();
 const options = (o: object) => JSON.stringify(o);
-const ALL_HOOKS = [
-  'ApiController.stop',
-  'ApiService.stop',
-  'AuditService.close',
-  'CacheService.disconnect',
-  'CacheService.flush',
-  'DbService.close',
-  'FlushService.flush',
-  'MetricsService.flush',
-];
-const starts = (app: AppProcess) => app.events.filter((e) => e.type === 'hook-start').map((e) => e.hook as string);
-const endsBefore = (app: AppProcess, first: string, second: string) => {
-  const end = app.timeline.indexOf(`hook-end:${first}`);
-  const start = app.timeline.indexOf(second.startsWith('nest-') ? second : `hook-start:${second}`);
-  expect(end).toBeGreaterThanOrEqual(0);
-  expect(end).toBeLessThan(start);
-};
-
 describe('on Nest 11 (CommonJS)', () => {
   it('runs against @nestjs/core 11, as a CommonJS app', () => {
     expect(JSON.parse(readFileSync(join(NEST11, 'node_modules', '@nestjs', 'core', 'package.json'), 'utf8')).version).toMatch(/^11\./);
@@ -41,7 +25,7 @@ describe('on Nest 11 (CommonJS)', () => {
     await app.port();
     app.signal('SIGTERM');
     expect(await app.exited).toEqual({ code: 0, signal: null });
-    expect(starts(app).sort()).toEqual(ALL_HOOKS);
+    expect(startsOf(app).sort()).toEqual(ORDERED_APP_HOOKS);
     endsBefore(app, 'ApiController.stop', 'ApiService.stop');
     endsBefore(app, 'CacheService.disconnect', 'DbService.close');
     endsBefore(app, 'AuditService.close', 'DbService.close');
@@ -77,38 +61,6 @@ describe('on Nest 11 (CommonJS)', () => {
     await app.event('hook-start', { hook: 'DbService.close' });
     app.signal('SIGINT');
     expect(await app.exited).toEqual({ code: 130, signal: null });
-  });
-
-  it.each([
-    ['two concurrent app.close()', { DOUBLE_CLOSE_AFTER_LISTEN: '1' }, null],
-    ["SIGTERM and the app's own process.on(SIGTERM, () => app.close())", { USER_SIGTERM_CLOSE: '1' }, 'SIGTERM'],
-  ] as const)("runs every hook and Nest's hooks once with %s", async (_name, env, signal) => {
-    const app = apps.start(fixture('ordered.app.js'), env);
-    await app.port();
-    if (signal) app.signal(signal);
-    expect((await app.exited).code).toBe(0);
-    expect(starts(app).sort()).toEqual(ALL_HOOKS);
-    expect(app.events.filter((e) => e.type === 'nest-destroy')).toHaveLength(1);
-    expect(app.events.filter((e) => e.type === 'nest-app-shutdown')).toHaveLength(1);
-  });
-
-  it('a signal while a global module still initializes runs every hook once the bootstrap ends', async () => {
-    const app = apps.start(fixture('ordered.app.js'), { WAIT_IN_GLOBAL_INIT: '1' });
-    await app.event('init-waiting');
-    app.signal('SIGTERM');
-    await app.printed('Graceful shutdown started (SIGTERM)');
-    app.send('go');
-    expect(await app.exited).toEqual({ code: 0, signal: null });
-    expect(starts(app).sort()).toEqual(ALL_HOOKS);
-  });
-
-  it('a hook calling process.exit() does not cut the shutdown short', async () => {
-    const app = apps.start(fixture('ordered.app.js'), { EXIT_IN: 'CacheService.flush', EXIT_CODE: '0' });
-    await app.port();
-    app.signal('SIGTERM');
-    expect(await app.exited).toEqual({ code: 0, signal: null });
-    expect(starts(app).sort()).toEqual(ALL_HOOKS);
-    expect(app.timeline).toContain('nest-destroy:DbService');
   });
 
   it.each(['express', 'fastify'])('drains on %s: the request in flight finishes before the hooks, new connections are refused', async (platform) => {

@@ -2,7 +2,8 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { appProcesses, type AppProcess } from '../support/app-process.js';
+import { appProcesses } from '../support/app-process.js';
+import { ORDERED_APP_HOOKS, startsOf } from '../support/ordered-app.js';
 
 /**
  * Regression tests for the defects of issue 10: one sequence, run once,
@@ -10,34 +11,29 @@ import { appProcesses, type AppProcess } from '../support/app-process.js';
  */
 const apps = appProcesses();
 const options = (o: object) => JSON.stringify(o);
-const ALL_HOOKS = [
-  'ApiController.stop',
-  'ApiService.stop',
-  'AuditService.close',
-  'CacheService.disconnect',
-  'CacheService.flush',
-  'DbService.close',
-  'FlushService.flush',
-  'MetricsService.flush',
-];
-const starts = (app: AppProcess) => app.events.filter((e) => e.type === 'hook-start').map((e) => e.hook as string);
 const count = (text: string, part: string) => text.split(part).length - 1;
 
-describe('one shutdown sequence', () => {
+/** The same fixture on Nest 12 (ESM) and as the CommonJS app on Nest 11 (test/nest11). */
+const NEST_VERSIONS = [
+  ['Nest 12', 'ordered.app.js'],
+  ['Nest 11', join(process.cwd(), 'test', 'nest11', '.build', 'fixtures', 'ordered.app.js')],
+] as const;
+
+describe.each(NEST_VERSIONS)('one shutdown sequence on %s', (_nest, ordered) => {
   it('takes the plan after the bootstrap: a signal while a global module still initializes runs every hook (defect 1)', async () => {
-    const app = apps.start('ordered.app.js', { WAIT_IN_GLOBAL_INIT: '1' });
+    const app = apps.start(ordered, { WAIT_IN_GLOBAL_INIT: '1' });
     await app.event('init-waiting');
     app.signal('SIGTERM');
     await app.printed('Graceful shutdown started (SIGTERM)');
     app.send('go');
     expect(await app.exited).toEqual({ code: 0, signal: null });
-    expect(starts(app).sort()).toEqual(ALL_HOOKS);
+    expect(startsOf(app).sort()).toEqual(ORDERED_APP_HOOKS);
     expect(app.output).toMatch(/8 hook\(s\) ok, 0 failed, 0 timed out, 0 skipped; exit code 0/);
   });
 
   it('final hooks inside their reserve end a clean run with 0, and the report is published once (defect 2)', async () => {
     const reportFile = join(tmpdir(), `graceful-report-${process.pid}-${Date.now()}.json`);
-    const app = apps.start('ordered.app.js', {
+    const app = apps.start(ordered, {
       WITH_FINAL: '1',
       DB_TIMEOUT: '2500',
       SLOW: 'DbService.close=1900,AuditLog.flush=300',
@@ -54,21 +50,22 @@ describe('one shutdown sequence', () => {
     expect(count(app.output, 'Shutdown (SIGINT) ended')).toBe(1);
   });
 
+  // Nest 12 guards its own close(); on Nest 11 these ran every hook twice.
   it.each([
     ['two concurrent app.close()', { DOUBLE_CLOSE_AFTER_LISTEN: '1' }, null],
     ["SIGTERM and the app's own process.on(SIGTERM, () => app.close())", { USER_SIGTERM_CLOSE: '1' }, 'SIGTERM'],
   ] as const)("runs every hook and Nest's hooks once with %s (defect 3)", async (_name, env, signal) => {
-    const app = apps.start('ordered.app.js', env);
+    const app = apps.start(ordered, env);
     await app.port();
     if (signal) app.signal(signal);
     expect((await app.exited).code).toBe(0);
-    expect(starts(app).sort()).toEqual(ALL_HOOKS);
+    expect(startsOf(app).sort()).toEqual(ORDERED_APP_HOOKS);
     expect(app.events.filter((e) => e.type === 'nest-destroy')).toHaveLength(1);
     expect(app.events.filter((e) => e.type === 'nest-app-shutdown')).toHaveLength(1);
   });
 
   it('a fatal error during app.close() ends the process with 1 once the shutdown ends (defect 5)', async () => {
-    const app = apps.start('ordered.app.js', { CLOSE_AFTER_LISTEN: '1', CRASH_IN: 'ApiService.stop', GRACEFUL_OPTIONS: options({ hookTimeoutMs: 300 }) });
+    const app = apps.start(ordered, { CLOSE_AFTER_LISTEN: '1', CRASH_IN: 'ApiService.stop', GRACEFUL_OPTIONS: options({ hookTimeoutMs: 300 }) });
     expect(await app.exited).toEqual({ code: 1, signal: null });
     expect(app.output).toContain('Fatal error (uncaughtException) during the shutdown: uncaught in ApiService.stop');
     expect(app.timeline).toContain('hook-end:DbService.close');
@@ -76,7 +73,7 @@ describe('one shutdown sequence', () => {
   });
 
   it('a hook that blocks the event loop past the deadline: the watchdog names it and exits 124 (defect 7)', async () => {
-    const app = apps.start('ordered.app.js', {
+    const app = apps.start(ordered, {
       BLOCK_IN: 'ApiService.stop',
       BLOCK_MS: '60000',
       GRACEFUL_OPTIONS: options({ hookTimeoutMs: 1000, shutdownTimeoutMs: 2000, readinessDelayMs: 0, drainTimeoutMs: 100 }),
@@ -90,7 +87,7 @@ describe('one shutdown sequence', () => {
   });
 
   it('a hook that blocked the event loop past its timeout is reported as timed out, not ok (defect 7)', async () => {
-    const app = apps.start('ordered.app.js', { BLOCK_IN: 'ApiService.stop', BLOCK_MS: '700', GRACEFUL_OPTIONS: options({ hookTimeoutMs: 300 }) });
+    const app = apps.start(ordered, { BLOCK_IN: 'ApiService.stop', BLOCK_MS: '700', GRACEFUL_OPTIONS: options({ hookTimeoutMs: 300 }) });
     await app.port();
     app.signal('SIGTERM');
     expect(await app.exited).toEqual({ code: 1, signal: null });
@@ -102,12 +99,12 @@ describe('one shutdown sequence', () => {
     [0, 0],
     [3, 3],
   ])('a hook calling process.exit(%i) does not cut the shutdown short; exit %i (defect 9)', async (called, expected) => {
-    const app = apps.start('ordered.app.js', { EXIT_IN: 'CacheService.flush', EXIT_CODE: String(called) });
+    const app = apps.start(ordered, { EXIT_IN: 'CacheService.flush', EXIT_CODE: String(called) });
     await app.port();
     app.signal('SIGTERM');
     expect(await app.exited).toEqual({ code: expected, signal: null });
     expect(app.output).toContain(`process.exit(${called}) was called during the shutdown from`);
-    expect(starts(app).sort()).toEqual(ALL_HOOKS);
+    expect(startsOf(app).sort()).toEqual(ORDERED_APP_HOOKS);
     expect(app.timeline.indexOf('hook-end:CacheService.flush')).toBeLessThan(app.timeline.indexOf('hook-start:DbService.close'));
     expect(app.timeline).toContain('nest-destroy:DbService');
     expect(app.output).toContain('Shutdown timeline (SIGTERM)');

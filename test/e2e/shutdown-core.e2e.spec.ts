@@ -1,18 +1,7 @@
-import { appProcesses, type AppProcess } from '../support/app-process.js';
+import { appProcesses } from '../support/app-process.js';
+import { endsBefore, ORDERED_APP_HOOKS, startsOf } from '../support/ordered-app.js';
 
 const apps = appProcesses();
-
-/** Asserts that `first` ended before `second` started, by the order of the events. */
-function endsBefore(app: AppProcess, first: string, second: string): void {
-  const timeline = app.timeline;
-  const end = timeline.indexOf(first.startsWith('nest-') ? first : `hook-end:${first}`);
-  const start = timeline.indexOf(second.startsWith('nest-') ? second : `hook-start:${second}`);
-  expect(end).toBeGreaterThanOrEqual(0);
-  expect(start).toBeGreaterThanOrEqual(0);
-  if (end > start) throw new Error(`${first} should end before ${second} starts:\n${timeline.join('\n')}`);
-}
-
-const startsOf = (app: AppProcess) => app.events.filter((e) => e.type === 'hook-start').map((e) => e.hook);
 
 describe('ordered shutdown of a real Nest process', () => {
   it("stops dependents before their dependencies across modules, then runs Nest's own hooks, and exits 0", async () => {
@@ -29,18 +18,7 @@ describe('ordered shutdown of a real Nest process', () => {
     endsBefore(app, 'DbService.close', 'FlushService.flush'); // order 1 after order 0
     endsBefore(app, 'FlushService.flush', 'nest-destroy:DbService');
     endsBefore(app, 'nest-destroy:DbService', 'nest-app-shutdown:ApiService');
-    expect(startsOf(app).sort()).toEqual(
-      [
-        'ApiController.stop',
-        'ApiService.stop',
-        'AuditService.close',
-        'CacheService.disconnect',
-        'CacheService.flush',
-        'DbService.close',
-        'FlushService.flush',
-        'MetricsService.flush',
-      ].sort(),
-    );
+    expect(startsOf(app).sort()).toEqual(ORDERED_APP_HOOKS);
     expect(app.events.filter((e) => e.type === 'hook-start').every((e) => e.reason === 'SIGTERM')).toBe(true);
     expect(app.events.filter((e) => e.type === 'nest-destroy')).toHaveLength(1);
     expect(app.events.find((e) => e.type === 'nest-app-shutdown')?.signal).toBe('SIGTERM');
