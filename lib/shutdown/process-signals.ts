@@ -1,10 +1,11 @@
 /**
  * The process side of the shutdown: signal and fatal-error listeners, the
  * guard that keeps a `process.exit()` during the shutdown from cutting it
- * short, and the one real exit. Knows nothing of Nest.
+ * short, the deadline watchdog, and the one real exit. Knows nothing of Nest.
  */
 import { Injectable } from '@nestjs/common';
 import type { ExitCall } from '../interfaces/shutdown-report.interface.js';
+import { DeadlineWatchdog } from './deadline.watchdog.js';
 
 type Listener = (...args: unknown[]) => void;
 
@@ -43,6 +44,11 @@ export class ProcessSignals {
     this.listeners.clear();
     if (this.originalExit) process.exit = this.originalExit;
     this.originalExit = undefined;
+  }
+
+  /** Arms the watchdog that ends a blocked process with `code` in `ms` (see DeadlineWatchdog). */
+  startWatchdog(ms: number, code: number, message: string, running: string): Pick<DeadlineWatchdog, 'running' | 'stop'> {
+    return new DeadlineWatchdog(ms, code, message, running);
   }
 
   /** Ends the process with `code`, past the guard. */

@@ -17,7 +17,6 @@ import type { ResolvedGracefulOptions } from '../options/graceful-options.resolv
 import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
 import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
 import { abortableDelay, untilAborted } from './abortable-delay.js';
-import { DeadlineWatchdog } from './deadline.watchdog.js';
 import { ProcessSignals } from './process-signals.js';
 import { ShutdownPlanner } from './shutdown.planner.js';
 
@@ -42,7 +41,9 @@ interface Run {
   /** Aborts at the deadline: the delay, the drain, running hooks and the wait for Nest's hooks end. */
   expired: AbortController;
   deadlineTimer?: NodeJS.Timeout;
-  watchdog?: DeadlineWatchdog;
+  watchdog?: ReturnType<ProcessSignals['startWatchdog']>;
+  /** Set once the outcome is published: nothing may arm or start again. */
+  finished: boolean;
   /** Nest's own sequence, handed over by the first `close()` that reaches the host. */
   nestSequence: Promise<() => Promise<void>>;
   offerNestSequence: (sequence: () => Promise<void>) => void;
@@ -130,6 +131,7 @@ export class ShutdownSequence implements ShutdownHost {
       hookRuns: [],
       exitCalls: [],
       failed: false,
+      finished: false,
     };
     this.run = run;
     this.record.reason = trigger.reason;
@@ -231,6 +233,7 @@ export class ShutdownSequence implements ShutdownHost {
       sequenceFailed: run.failed,
       exitCalls: run.exitCalls,
     });
+    run.finished = true;
     this.record.lastReport = report;
     this.record.emit({ type: 'shutdown-end', report, at: report.endedAt });
     this.record.advance('stopped');
@@ -257,13 +260,14 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   private armWatchdog(run: Run): void {
-    if (run.watchdog) return;
+    if (run.watchdog || run.finished) return;
     const ms = Math.max(0, run.deadline + WATCHDOG_MARGIN_MS - Date.now());
-    run.watchdog = new DeadlineWatchdog(ms, GracefulExitCode.DeadlineExceeded, MESSAGES.watchdog(this.options.shutdownTimeoutMs), run.now);
+    run.watchdog = this.process.startWatchdog(ms, GracefulExitCode.DeadlineExceeded, MESSAGES.watchdog(this.options.shutdownTimeoutMs), run.now);
   }
 
+  /** The run is to end the process. A run that already ended (an `app.close()` in code) stays ended. */
   private exitWhenDone(run: Run): void {
-    if (run.trigger.exit) return;
+    if (run.trigger.exit || run.finished) return;
     run.trigger.exit = true;
     this.armWatchdog(run);
   }

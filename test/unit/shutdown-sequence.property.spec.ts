@@ -16,6 +16,7 @@ import { ShutdownSequence } from '../../lib/shutdown/shutdown.sequence.js';
 class FakeProcess {
   readonly listeners = new Map<string, (...args: unknown[]) => void>();
   readonly exits: number[] = [];
+  readonly watchdogs: Array<{ stopped: boolean }> = [];
   exitCall?: (call: ExitCall) => void;
   on(event: string, listener: (...args: unknown[]) => void) {
     if (!this.listeners.has(event)) this.listeners.set(event, listener);
@@ -26,6 +27,11 @@ class FakeProcess {
   release() {
     this.listeners.clear();
     this.exitCall = undefined;
+  }
+  startWatchdog() {
+    const watchdog = { stopped: false, running: () => undefined, stop: () => void (watchdog.stopped = true) };
+    this.watchdogs.push(watchdog);
+    return watchdog;
   }
   exit(code: number) {
     this.exits.push(code);
@@ -115,8 +121,14 @@ describe('the shutdown sequence (property)', () => {
         expect(reports).toHaveLength(1);
         expect(nestRuns).toBe(1);
         for (const key of calls.keys()) expect(ran.get(key)).toBe(1);
-        // After the one report, no listener is left to start another.
+        // After the one report, no listener is left to start another, and no watchdog is left to end the process.
         expect(fake.listeners.size).toBe(0);
+        // Entering again after the end returns the same report and arms nothing (an app.close() run stays ended).
+        const again = await Promise.all([app.close().then(() => record.lastReport), sequence.begin('shutdown', { delay: true, exit: true })]);
+        expect(again).toEqual([record.lastReport, record.lastReport]);
+        expect(reports).toHaveLength(1);
+        expect(nestRuns).toBe(1);
+        expect(fake.watchdogs.every((watchdog) => watchdog.stopped)).toBe(true);
         // The run exits once at most, last, with the code its report decided; any exit before it is an immediate one
         // (130 for a second SIGINT, 1 for a second fatal error).
         const [last, ...earlier] = [...fake.exits].reverse();
