@@ -13,6 +13,7 @@ import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node
 import type { Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { DrainReport } from '../interfaces/shutdown-report.interface.js';
+import { abortableDelay } from '../shutdown/abortable-delay.js';
 import { WaitList } from './wait-list.js';
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -96,16 +97,10 @@ export class HttpDrain {
     // queued on a listener about to close and then reset.
     stoppedAccepting(inFlightAtStart);
 
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    const expired = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-      onAbort = resolve;
-      abort?.addEventListener('abort', onAbort, { once: true });
-    });
-    await Promise.race([Promise.all([this.idle(), work()]), expired]);
-    clearTimeout(timer);
-    if (onAbort) abort?.removeEventListener('abort', onAbort);
+    const settled = new AbortController();
+    const signals = abort ? [abort, settled.signal] : [settled.signal];
+    await Promise.race([Promise.all([this.idle(), work()]), abortableDelay(timeoutMs, ...signals)]);
+    settled.abort();
 
     const requestsCut = this.responses.size;
     for (const connection of [...this.connections.values()]) {

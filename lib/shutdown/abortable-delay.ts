@@ -18,15 +18,14 @@ export function abortableDelay(ms: number, ...signals: AbortSignal[]): Promise<v
 /** Resolves as `work` settles, or as soon as `signal` aborts (then with undefined). Never rejects. */
 export async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
   if (signal.aborted) return undefined;
-  const done = new AbortController();
-  const settled = work.then(
-    (value) => value,
-    () => undefined,
-  );
-  const aborted = abortableDelay(2 ** 31 - 1, signal, done.signal).then(() => undefined);
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
   try {
-    return await Promise.race([settled, aborted]);
+    return await Promise.race([work.catch(() => undefined), aborted]);
   } finally {
-    done.abort();
+    signal.removeEventListener('abort', onAbort);
   }
 }

@@ -173,7 +173,7 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   private async stage<T>(run: Run, name: StageReport['name'], step: () => Promise<T>): Promise<T> {
-    run.now = name === 'hooks' ? 'the hooks' : `the ${name}`;
+    run.now = name === "Nest's hooks" ? name : `the ${name}`;
     run.watchdog?.running(run.now);
     const start = Date.now();
     try {
@@ -185,9 +185,9 @@ export class ShutdownSequence implements ShutdownHost {
 
   /** Runs `plan`; the deadline stops it, and so does `boundMs` when given. */
   private async runHooks(run: Run, plan: StopPlan, boundMs?: number): Promise<void> {
-    const scheduler = new StopScheduler(plan, (hook, signal) => this.invoke(run, hook, signal), undefined, {
-      hookStarted: (hook, at) => this.hookStarted(run, hook, at),
-      hookEnded: (hookRun) => this.hookEnded(run, hookRun),
+    const scheduler: StopScheduler = new StopScheduler(plan, (hook, signal) => this.invoke(run, hook, signal), undefined, {
+      hookStarted: (hook, at) => this.hookStarted(run, scheduler, hook, at),
+      hookEnded: (hookRun) => this.hookEnded(run, scheduler, hookRun),
     });
     const bound = boundMs === undefined ? undefined : setTimeout(() => scheduler.stop(new Error(MESSAGES.finalReserveReason(boundMs))), boundMs);
     if (boundMs === undefined) {
@@ -277,18 +277,21 @@ export class ShutdownSequence implements ShutdownHost {
     return call({ signal, reason: run.trigger.reason, deadline: run.deadline });
   }
 
-  private hookStarted(run: Run, hook: HookSpec, at: number): void {
-    run.watchdog?.running(
-      run.scheduler
-        ?.runningHooks()
-        .map((h) => h.name)
-        .join(', ') || hook.name,
-    );
+  /** Tells the watchdog what runs now: the scheduler's running hooks (and one just starting), else the stage. */
+  private tellWatchdog(run: Run, scheduler: StopScheduler, starting?: HookSpec): void {
+    if (!run.watchdog) return;
+    const names = new Set([...scheduler.runningHooks(), ...(starting ? [starting] : [])].map((hook) => hook.name));
+    run.watchdog.running(names.size > 0 ? [...names].join(', ') : run.now);
+  }
+
+  private hookStarted(run: Run, scheduler: StopScheduler, hook: HookSpec, at: number): void {
+    this.tellWatchdog(run, scheduler, hook);
     this.record.emit({ type: 'hook-start', hook: hook.name, order: hook.order, final: Boolean(hook.final), at });
   }
 
-  private hookEnded(run: Run, hookRun: HookRun): void {
+  private hookEnded(run: Run, scheduler: StopScheduler, hookRun: HookRun): void {
     run.hookRuns.push(hookRun);
+    this.tellWatchdog(run, scheduler);
     const { hook, outcome, error } = hookRun;
     const at = Date.now();
     if (outcome === 'error') this.record.emit({ type: 'hook-error', hook: hook.name, error: messageOf(error), stack: stackOf(error), at });
