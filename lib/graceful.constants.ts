@@ -2,6 +2,8 @@
 export const GRACEFUL_MODULE_OPTIONS = 'GRACEFUL:MODULE_OPTIONS';
 /** Metadata key written by `@OnShutdown()` on a method. */
 export const ON_SHUTDOWN_METADATA = 'GRACEFUL:ON_SHUTDOWN';
+/** Metadata key written by `@OnDrain()` on a method. */
+export const ON_DRAIN_METADATA = 'GRACEFUL:ON_DRAIN';
 
 export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;

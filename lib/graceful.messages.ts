@@ -27,8 +27,20 @@ export const MESSAGES = {
   shutdownStarted: (reason: string, deadlineMs: number) => `Graceful shutdown started (${reason}); deadline in ${deadlineMs} ms.`,
   readinessDelay: (ms: number) => `Readiness reports down; waiting ${ms} ms for load balancers to notice.`,
   drainStarted: (inFlight: number, ms: number) => `Stopped accepting connections; ${inFlight} request(s) in flight, waiting up to ${ms} ms (drainTimeoutMs).`,
-  drainCut: (requests: number, work: number, ms: number) =>
-    `Drain timeout (${ms} ms) passed: cut ${requests} request(s) in flight and ${work} tracked task(s).`,
+  drainCut: (requests: number, ms: number) => `Drain timeout (${ms} ms) passed: cut ${requests} request(s) in flight.`,
+  drainSources: (sources: number, ms: number) => `Stopping ${sources} source(s) of work; waiting up to ${ms} ms (drainTimeoutMs) for the work they took.`,
+  drainTimeoutReason: (ms: number) => `the drain timeout (drainTimeoutMs ${ms} ms) passed`,
+  intakeStopped: (name: string, what: string, ms: number) => `${name} stopped in ${ms} ms: ${what}.`,
+  intakeNotStopped: (name: string, running: number, unit: string, ms: number) =>
+    `${name} could not be stopped in time: ${running} ${unit}(s) still running when the drain ended (drainTimeoutMs ${ms} ms). The hooks run now; raise drainTimeoutMs, or make that work end sooner.`,
+  intakeFailed: (name: string, error: string) => `Stopping ${name} failed: ${error}. The drain goes on without it.`,
+  intakePlan: (names: string[]) => `Intake stopped at the drain: ${names.length > 0 ? names.join(', ') : 'none'}.`,
+  onDrainNotAMethod: (target: string) => `@OnDrain() on ${target}: it decorates methods only; move it onto the method that stops your consumer.`,
+  onDrainStatic: (target: string) => `@OnDrain() on ${target}: static methods are never called by the module; make it an instance method of a provider.`,
+  invalidDrainOption: (target: string, option: string, value: unknown, expected: string) =>
+    `@OnDrain() on ${target}: option "${option}" is ${describe(value)}; it must be ${expected}.`,
+  onDrainNonStatic: (method: string) =>
+    `@OnDrain() on ${method} is skipped: request-scoped and transient providers have no single instance to stop. Move it into a singleton provider.`,
   drained: (completed: number, idleClosed: number, ms: number) =>
     `Drained: ${completed} request(s) completed, ${idleClosed} idle connection(s) closed in ${ms} ms.`,
   hookFailed: (hook: string) => `${hook} failed`,
@@ -38,8 +50,19 @@ export const MESSAGES = {
     `Shutdown deadline (shutdownTimeoutMs ${ms} ms) passed; still running: ${running.join(', ')}. ${exiting ? 'Exiting now with 124.' : 'Skipping the hooks not started yet.'}`,
   internalError: () => 'nestjs-graceful failed unexpectedly during the shutdown; the shutdown goes on. Please report this with the stack below',
   nestCloseFailed: () => "Nest's own shutdown (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) threw",
-  summary: (reason: string, ms: number, ok: number, failed: number, timedOut: number, skipped: number, exitCode: number) =>
-    `Shutdown (${reason}) ended in ${ms} ms: ${ok} hook(s) ok, ${failed} failed, ${timedOut} timed out, ${skipped} skipped; exit code ${exitCode}.`,
+  summary: (
+    reason: string,
+    ms: number,
+    sources: { stopped: number; notStopped: number },
+    ok: number,
+    failed: number,
+    timedOut: number,
+    skipped: number,
+    exitCode: number,
+  ) =>
+    `Shutdown (${reason}) ended in ${ms} ms: ${sources.stopped} source(s) of work stopped` +
+    (sources.notStopped > 0 ? `, ${sources.notStopped} not stopped in time or failed` : '') +
+    `; ${ok} hook(s) ok, ${failed} failed, ${timedOut} timed out, ${skipped} skipped; exit code ${exitCode}.`,
   hookTimeoutReason: (hook: string, ms: number) => `${hook} exceeded its timeout of ${ms} ms`,
   deadlineReason: (ms: number) => `the shutdown deadline (${ms} ms) passed`,
   finalReserveReason: (ms: number) => `the final hooks' reserve (finalTimeoutMs ${ms} ms) ran out`,

@@ -14,6 +14,7 @@ import { ShutdownObservers } from './observe/shutdown.observers.js';
 import { ProcessSignals } from './shutdown/process-signals.js';
 import { ShutdownPlanner } from './shutdown/shutdown.planner.js';
 import { ShutdownSequence } from './shutdown/shutdown.sequence.js';
+import { IntakeRegistry } from './intake/intake.registry.js';
 
 /**
  * A global module that gives the application an ordered, bounded, draining
@@ -52,6 +53,7 @@ export class GracefulModule {
         ShutdownPlanner,
         ShutdownObservers,
         ProcessSignals,
+        IntakeRegistry,
         ShutdownSequence,
         GracefulLifecycleService,
         HealthIndicatorService,

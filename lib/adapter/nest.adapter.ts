@@ -186,3 +186,14 @@ function installInterception(): void {
       },
   );
 }
+
+/**
+ * The servers of the application's WebSocket gateways: @nestjs/websockets
+ * keeps them in the application's socket module, with no public accessor.
+ */
+export function webSocketServersOf(app: object | undefined): unknown[] {
+  const hosts = (
+    app as { socketModule?: { socketsContainer?: { getAll?(): Map<unknown, { server?: unknown }> } } } | undefined
+  )?.socketModule?.socketsContainer?.getAll?.();
+  return hosts ? [...hosts.values()].map((host) => host.server).filter(Boolean) : [];
+}

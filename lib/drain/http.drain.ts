@@ -13,7 +13,7 @@ import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node
 import type { Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { DrainReport } from '../interfaces/shutdown-report.interface.js';
-import { abortableDelay } from '../shutdown/abortable-delay.js';
+import { untilAborted } from '../shutdown/abortable-delay.js';
 import { WaitList } from './wait-list.js';
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -32,7 +32,10 @@ interface Connection {
 }
 
 /** What the drain needs of the server; Node's http, https and http2 servers all are one. */
-type DrainableServer = Pick<Server, 'close' | 'prependListener' | 'removeListener'> & { keepAliveTimeout?: number; updateSettings?: unknown };
+type DrainableServer = Pick<Server, 'close' | 'prependListener' | 'removeListener' | 'on' | 'listenerCount'> & {
+  keepAliveTimeout?: number;
+  updateSettings?: unknown;
+};
 
 /** How long a connection idle during the drain stays open when the server announced no keep-alive timeout. */
 const DEFAULT_LINGER_MS = 5000;
@@ -40,6 +43,7 @@ const DEFAULT_LINGER_MS = 5000;
 export class HttpDrain {
   private readonly connections = new Map<object, Connection>();
   private readonly responses = new Set<Response>();
+  private readonly closeWhenDone = new WeakSet<Response>();
   private readonly tls: boolean;
   private readonly http2: boolean;
   private closingKeepAlive = false;
@@ -47,7 +51,7 @@ export class HttpDrain {
   private completed = 0;
   private readonly idleWaiters = new WaitList();
 
-  constructor(private readonly server: DrainableServer) {
+  constructor(readonly server: DrainableServer) {
     this.tls = server instanceof TlsServer;
     this.http2 = typeof server.updateSettings === 'function';
   }
@@ -57,13 +61,28 @@ export class HttpDrain {
     this.server.prependListener(this.tls ? 'secureConnection' : 'connection', this.onSocket);
     if (this.http2) this.server.prependListener('session', this.onSession);
     this.server.prependListener('request', this.onRequest);
+    // Only beside someone else's: a lone 'upgrade' listener would make Node
+    // hand it upgrade requests that nobody then answers.
+    if (this.server.listenerCount('upgrade') > 0) this.watchUpgrades();
+    else this.server.on('newListener', this.onNewListener);
   }
 
   detach(): void {
     this.server.removeListener(this.tls ? 'secureConnection' : 'connection', this.onSocket);
     this.server.removeListener('session', this.onSession);
     this.server.removeListener('request', this.onRequest);
+    this.server.removeListener('upgrade', this.onUpgrade);
+    this.server.removeListener('newListener', this.onNewListener);
   }
+
+  private watchUpgrades(): void {
+    this.server.removeListener('newListener', this.onNewListener);
+    this.server.prependListener('upgrade', this.onUpgrade);
+  }
+
+  private readonly onNewListener = (event: string | symbol): void => {
+    if (event === 'upgrade') this.watchUpgrades();
+  };
 
   /** Marks every HTTP/1 response from now on, and those not yet sent, `Connection: close`. */
   closeKeepAlive(): void {
@@ -72,17 +91,11 @@ export class HttpDrain {
   }
 
   /**
-   * Stops accepting and waits for the requests in flight and `work`, at most
-   * `timeoutMs` or until `abort` fires; then destroys every connection left.
-   * `stoppedAccepting` is called once the listener is closed.
+   * Stops accepting and waits for the requests in flight, until `signal`
+   * aborts (the drain timeout or the deadline); then destroys every
+   * connection left. `stoppedAccepting` is called once the listener is closed.
    */
-  async drain(
-    timeoutMs: number,
-    work: () => Promise<void>,
-    pendingWork: () => number,
-    abort?: AbortSignal,
-    stoppedAccepting: (inFlight: number) => void = () => undefined,
-  ): Promise<DrainReport> {
+  async drain(signal: AbortSignal, stoppedAccepting: (inFlight: number) => void = () => undefined): Promise<DrainReport> {
     const startedAt = Date.now();
     this.closeKeepAlive();
     this.draining = true;
@@ -97,10 +110,7 @@ export class HttpDrain {
     // queued on a listener about to close and then reset.
     stoppedAccepting(inFlightAtStart);
 
-    const settled = new AbortController();
-    const signals = abort ? [abort, settled.signal] : [settled.signal];
-    await Promise.race([Promise.all([this.idle(), work()]), abortableDelay(timeoutMs, ...signals)]);
-    settled.abort();
+    await untilAborted(this.idle(), signal);
 
     const requestsCut = this.responses.size;
     for (const connection of [...this.connections.values()]) {
@@ -112,10 +122,24 @@ export class HttpDrain {
       requestsCompleted: this.completed,
       idleConnectionsClosed,
       requestsCut,
-      trackedWorkCut: pendingWork(),
+      trackedWorkCut: 0,
       durationMs: Date.now() - startedAt,
     };
   }
+
+  /**
+   * Closes the connection of `response` once it has ended, instead of keeping
+   * it for a next request: for responses that end because the drain ended
+   * them (an SSE stream), whose clients reconnect on their own.
+   */
+  closeAfter(response: Response): void {
+    this.closeWhenDone.add(response);
+  }
+
+  /** An upgraded connection (a WebSocket) is no longer HTTP: its gateway's drain closes it. */
+  private readonly onUpgrade = (_request: IncomingMessage, socket: Socket): void => {
+    this.connections.delete(socket);
+  };
 
   private readonly onSocket = (socket: Socket | TLSSocket): void => {
     // HTTP/2 connections are tracked as sessions.
@@ -158,7 +182,10 @@ export class HttpDrain {
       if (connection) connection.active--;
       if (!this.draining) return;
       if (response.writableFinished) this.completed++;
-      if (connection && connection.active === 0 && !connection.http2) this.linger(connection);
+      if (connection && connection.active === 0 && !connection.http2) {
+        if (this.closeWhenDone.has(response)) connection.end();
+        else this.linger(connection);
+      }
       this.check();
     });
   };

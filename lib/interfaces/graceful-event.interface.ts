@@ -1,5 +1,5 @@
 import type { LifecycleState } from '../lifecycle/lifecycle.record.js';
-import type { HookOutcome, ShutdownReport } from './shutdown-report.interface.js';
+import type { HookOutcome, IntakeReport, ShutdownReport } from './shutdown-report.interface.js';
 
 /**
  * What `GracefulLifecycleService.events$` reports; `at` is epoch
@@ -13,5 +13,6 @@ export type GracefulEvent =
   | { type: 'hook-end'; hook: string; order: number; final: boolean; outcome: HookOutcome; durationMs?: number; error?: string; at: number }
   | { type: 'hook-error'; hook: string; error: string; stack?: string; at: number }
   | { type: 'hook-timeout'; hook: string; timeoutMs: number; cutByDeadline: boolean; at: number }
+  | { type: 'intake-end'; source: IntakeReport; at: number }
   | { type: 'process-exit-call'; code: number; caller?: string; at: number }
   | { type: 'shutdown-end'; report: ShutdownReport; at: number };

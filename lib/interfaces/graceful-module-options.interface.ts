@@ -80,6 +80,28 @@ export interface GracefulModuleOptions {
    * @default 1000
    */
   finalTimeoutMs?: number;
+  /**
+   * Which integrations stop their source of work at the drain. Each is on
+   * by default and costs nothing when its package is not in use; set one to
+   * `false` to leave that source to its package's own shutdown (after the
+   * hooks). HTTP, `@OnDrain()` methods and `track()` are always drained.
+   * @default every source on
+   */
+  intake?: IntakeOptions;
+}
+
+/** The integrations the drain stops; see `GracefulModuleOptions.intake`. */
+export interface IntakeOptions {
+  /** `@Sse()` streams end at the drain, so that they neither hold it nor count as cut. @default true */
+  sse?: boolean;
+  /** @nestjs/websockets gateways (ws and socket.io) turn new clients away and close theirs. @default true */
+  websockets?: boolean;
+  /** @nestjs/microservices servers stop receiving, finish their handlers and close. @default true */
+  microservices?: boolean;
+  /** @nestjs/bullmq workers stop fetching and finish their active jobs. @default true */
+  bullmq?: boolean;
+  /** @nestjs/schedule cron jobs, intervals and timeouts stop; running callbacks are awaited. @default true */
+  schedule?: boolean;
 }
 
 /** Options of `GracefulModule.forRootAsync()`. */

@@ -3,3 +3,4 @@ export * from './on-shutdown-options.interface.js';
 export * from './shutdown-context.interface.js';
 export * from './shutdown-report.interface.js';
 export * from './graceful-event.interface.js';
+export * from './on-drain-options.interface.js';

@@ -34,9 +34,38 @@ export interface DrainReport {
   idleConnectionsClosed: number;
   /** Requests still running at `drainTimeoutMs`, whose connections were destroyed. */
   requestsCut: number;
-  /** Work registered with `track()` that had not settled at `drainTimeoutMs`. */
+  /**
+   * Work registered with `track()` still running when the drain ended: its
+   * `AbortSignal` was aborted; it may still be running when the hooks begin.
+   */
   trackedWorkCut: number;
   durationMs: number;
+}
+
+/** What kind of source an intake row is. */
+export type IntakeKind = 'http' | 'sse' | 'websocket' | 'microservice' | 'queue' | 'schedule' | 'on-drain' | 'tracked';
+
+/**
+ * How one source of work stopped at the drain: HTTP, SSE streams, a
+ * WebSocket gateway, a microservice server, a queue worker, the schedules,
+ * an `@OnDrain()` method, or the work registered with `track()`.
+ */
+export interface IntakeReport {
+  /** As the plan and the timeline name it, e.g. `BullMQ worker "orders"`. */
+  name: string;
+  kind: IntakeKind;
+  /** What `finished` and `stillRunning` count: `request`, `stream`, `socket`, `message`, `job`, `callback`, `task`. */
+  unit: string;
+  /** Epoch milliseconds. */
+  start: number;
+  end: number;
+  /** Work that finished (or, for streams and sockets, was ended cleanly) during the drain. */
+  finished: number;
+  /** Work still running when the drain ended (`drainTimeoutMs`, or the deadline). */
+  stillRunning: number;
+  /** `'ok'`: stopped and idle in time; `'timeout'`: work was still running; `'error'`: stopping it threw. */
+  outcome: 'ok' | 'timeout' | 'error';
+  error?: string;
 }
 
 /** A `process.exit()` call made during the shutdown (by a hook or a library); the shutdown went on. */
@@ -58,6 +87,8 @@ export interface ShutdownReport {
   /** The readiness delay actually waited. */
   readinessDelayMs: number;
   drain?: DrainReport;
+  /** Each source of work stopped at the drain, in the order they ended. */
+  intake: IntakeReport[];
   /** The steps in the order they ran, with their times. */
   stages: StageReport[];
   hooks: HookReport[];

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { WorkTracker } from '../drain/work.tracker.js';
+import { WorkTracker, type TrackedWork } from '../drain/work.tracker.js';
 import type { StopPlan } from '../graph/stop-plan.types.js';
 import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
@@ -68,9 +68,12 @@ export class GracefulLifecycleService {
 
   /**
    * Registers work that the drain waits for (up to `drainTimeoutMs`) before
-   * the hooks run: a promise, or a function to call now. Returns its promise.
+   * the hooks run: a promise, or a function called now with an `AbortSignal`
+   * that aborts when the drain ends with the work still running (then the
+   * report counts it as still running; stop it when the signal aborts).
+   * Returns its promise.
    */
-  track<T>(work: Promise<T> | (() => T | Promise<T>)): Promise<T> {
+  track<T>(work: TrackedWork<T>): Promise<T> {
     return this.work.track(work);
   }
 }

@@ -17,6 +17,8 @@ export class LifecycleRecord {
   readonly events$: Observable<GracefulEvent> = this.eventSubject.asObservable();
   /** Why the shutdown started, from its start on. */
   reason?: string;
+  /** Epoch milliseconds by which the shutdown must be over, from its start on. */
+  deadline?: number;
   /** Set when the shutdown deadline passed. */
   deadlineExceeded = false;
   /** Set when a fatal error was recorded. */

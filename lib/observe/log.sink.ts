@@ -1,7 +1,7 @@
 import type { GracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
-import { formatTimeline } from '../report/timeline.formatter.js';
+import { formatTimeline, intakeNote } from '../report/timeline.formatter.js';
 import type { EventSink } from './event.sink.js';
 
 /** The shutdown in the log: each hook's end, and the timeline and summary at the end. */
@@ -25,6 +25,14 @@ export class LogSink implements EventSink {
       case 'hook-end':
         if (event.outcome === 'ok') this.logger.log(`${event.hook} stopped${event.durationMs === undefined ? '' : ` (${event.durationMs} ms)`}`);
         break;
+      case 'intake-end': {
+        const { source } = event;
+        // HTTP has its own lines; a source not stopped in time is warned about by the drain.
+        if (source.kind !== 'http' && source.outcome === 'ok') {
+          this.logger.log(MESSAGES.intakeStopped(source.name, intakeNote(source), source.end - source.start));
+        }
+        break;
+      }
       case 'process-exit-call':
         this.logger.warn(MESSAGES.exitCalled(event.code, event.caller));
         break;
@@ -32,7 +40,13 @@ export class LogSink implements EventSink {
         const { report } = event;
         const count = (outcome: string) => report.hooks.filter((hook) => hook.outcome === outcome).length;
         this.logger.log(formatTimeline(report));
-        this.logger.log(MESSAGES.summary(report.reason, report.durationMs, count('ok'), count('error'), count('timeout'), count('skipped'), report.exitCode));
+        const sources = {
+          stopped: report.intake.filter((source) => source.outcome === 'ok').length,
+          notStopped: report.intake.filter((source) => source.outcome !== 'ok').length,
+        };
+        this.logger.log(
+          MESSAGES.summary(report.reason, report.durationMs, sources, count('ok'), count('error'), count('timeout'), count('skipped'), report.exitCode),
+        );
         break;
       }
     }

@@ -11,7 +11,7 @@ import {
 } from '../graceful.constants.js';
 import { MESSAGES } from '../graceful.messages.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
-import type { GracefulModuleOptions } from '../interfaces/graceful-module-options.interface.js';
+import type { GracefulModuleOptions, IntakeOptions } from '../interfaces/graceful-module-options.interface.js';
 
 /** The options with every default applied, once, at startup. */
 export interface ResolvedGracefulOptions {
@@ -27,6 +27,7 @@ export interface ResolvedGracefulOptions {
   reportFile?: string;
   handleFatalErrors: boolean;
   finalTimeoutMs: number;
+  intake: Required<IntakeOptions>;
 }
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -42,7 +43,10 @@ const KNOWN_OPTIONS = new Set<string>([
   'reportFile',
   'handleFatalErrors',
   'finalTimeoutMs',
+  'intake',
 ]);
+
+const INTAKE_SOURCES = ['sse', 'websockets', 'microservices', 'bullmq', 'schedule'] as const;
 
 /** Validates the user's options and applies the defaults; throws naming the option and the value. */
 export function resolveGracefulOptions(options: GracefulModuleOptions | undefined = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGracefulOptions {
@@ -74,6 +78,7 @@ export function resolveGracefulOptions(options: GracefulModuleOptions | undefine
     reportFile: reportFile(options.reportFile),
     handleFatalErrors: options.handleFatalErrors === undefined ? true : flag('handleFatalErrors', options.handleFatalErrors),
     finalTimeoutMs: duration('finalTimeoutMs', options.finalTimeoutMs, DEFAULT_FINAL_TIMEOUT_MS, { positive: true }),
+    intake: intake(options.intake),
   };
   return resolved;
 }
@@ -109,6 +114,24 @@ function signals(value: unknown): string[] {
     return name;
   });
   return [...new Set(names)];
+}
+
+function intake(value: unknown): Required<IntakeOptions> {
+  const resolved = Object.fromEntries(INTAKE_SOURCES.map((source) => [source, true])) as Required<IntakeOptions>;
+  if (value === undefined) return resolved;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidGracefulOptionsError(
+      MESSAGES.invalidOption('intake', value, `an object such as { bullmq: false } naming any of ${INTAKE_SOURCES.join(', ')}`),
+    );
+  }
+  for (const [key, on] of Object.entries(value)) {
+    if (!(INTAKE_SOURCES as readonly string[]).includes(key)) {
+      throw new InvalidGracefulOptionsError(MESSAGES.invalidOption(`intake.${key}`, on, `left out: the sources are ${INTAKE_SOURCES.join(', ')}`));
+    }
+    if (typeof on !== 'boolean') throw new InvalidGracefulOptionsError(MESSAGES.invalidOption(`intake.${key}`, on, 'true or false'));
+    resolved[key as keyof IntakeOptions] = on;
+  }
+  return resolved;
 }
 
 function reportFile(value: unknown): string | undefined {

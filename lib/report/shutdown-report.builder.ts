@@ -4,7 +4,7 @@
  */
 import { GracefulExitCode } from '../graceful.constants.js';
 import type { StopPlan } from '../graph/stop-plan.types.js';
-import type { DrainReport, ExitCall, HookReport, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
+import type { DrainReport, ExitCall, HookReport, IntakeReport, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
 import type { HookRun } from '../scheduler/stop.scheduler.js';
 
 /** Everything the outcome depends on. */
@@ -19,6 +19,8 @@ export interface ShutdownFacts {
   /** The readiness delay configured; reported as waited only when its stage ran. */
   readinessDelayMs: number;
   drain?: DrainReport;
+  /** The sources stopped at the drain. */
+  intake: IntakeReport[];
   deadlineExceeded: boolean;
   fatalError?: unknown;
   /** Nest's own hooks threw, or the module failed internally. */
@@ -28,16 +30,20 @@ export interface ShutdownFacts {
 }
 
 /**
- * 124 when the deadline passed; otherwise 1 when anything failed (a hook, the
- * drain, Nest's hooks, a fatal error), else 0. A higher code passed to
+ * 124 when the deadline passed; otherwise 1 when anything failed (a hook, a
+ * source of work not stopped in time, Nest's hooks, a fatal error), else 0. A higher code passed to
  * `process.exit()` during the shutdown wins.
  */
 export function exitCodeOf(
-  facts: Pick<ShutdownFacts, 'deadlineExceeded' | 'fatalError' | 'sequenceFailed' | 'exitCalls' | 'drain'> & { hooks: Pick<HookReport, 'outcome'>[] },
+  facts: Pick<ShutdownFacts, 'deadlineExceeded' | 'fatalError' | 'sequenceFailed' | 'exitCalls' | 'drain'> & {
+    hooks: Pick<HookReport, 'outcome'>[];
+    intake?: Pick<IntakeReport, 'outcome'>[];
+  },
 ): number {
   const failed =
     facts.hooks.some((hook) => hook.outcome === 'error' || hook.outcome === 'timeout') ||
     (facts.drain !== undefined && (facts.drain.requestsCut > 0 || facts.drain.trackedWorkCut > 0)) ||
+    (facts.intake ?? []).some((source) => source.outcome !== 'ok') ||
     facts.sequenceFailed ||
     facts.fatalError !== undefined;
   const decided = facts.deadlineExceeded ? GracefulExitCode.DeadlineExceeded : failed ? GracefulExitCode.Failed : GracefulExitCode.Clean;
@@ -72,6 +78,7 @@ export function buildShutdownReport(facts: ShutdownFacts): ShutdownReport {
     durationMs: facts.endedAt - facts.startedAt,
     readinessDelayMs: facts.stages.some((stage) => stage.name === 'readiness delay') ? facts.readinessDelayMs : 0,
     drain: facts.drain,
+    intake: [...facts.intake],
     stages: [...facts.stages],
     hooks,
     deadlineExceeded: facts.deadlineExceeded,

@@ -1,4 +1,4 @@
-import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
+import type { DrainReport, IntakeReport, ShutdownReport } from '../interfaces/shutdown-report.interface.js';
 
 const WIDTH = 40;
 
@@ -18,13 +18,11 @@ export function formatTimeline(report: ShutdownReport): string {
       }
       continue;
     }
-    const drain = report.drain;
-    const note =
-      stage.name === 'drain' && drain
-        ? `${drain.requestsCompleted} request(s) completed, ${drain.idleConnectionsClosed} idle connection(s) closed, ${drain.requestsCut} cut` +
-          (drain.trackedWorkCut ? `, ${drain.trackedWorkCut} tracked task(s) cut` : '')
-        : '';
-    rows.push({ label: stage.name, start: stage.start, end: stage.end, note });
+    rows.push({ label: stage.name, start: stage.start, end: stage.end, note: '' });
+    if (stage.name !== 'drain') continue;
+    // One row per source of work, under the drain.
+    for (const source of report.intake ?? [])
+      rows.push({ label: `  ${source.name}`, start: source.start, end: source.end, note: intakeNote(source, report.drain) });
   }
   const labelWidth = Math.max(0, ...rows.map((row) => row.label.length));
   const msWidth = String(total).length;
@@ -40,3 +38,24 @@ export function formatTimeline(report: ShutdownReport): string {
   });
   return [header, axis, ...lines].join('\n');
 }
+
+/** What one source did: its numbers, and what was still running at the drain's end. */
+export function intakeNote(source: IntakeReport, drain?: DrainReport): string {
+  const done = DONE[source.kind];
+  const parts = [`${source.finished} ${source.unit}(s) ${done}`];
+  if (source.kind === 'http' && drain) parts.push(`${drain.idleConnectionsClosed} idle connection(s) closed`);
+  if (source.stillRunning > 0) parts.push(`${source.stillRunning} still running at the drain's end`);
+  if (source.outcome === 'error') parts.push(`failed: ${source.error ?? ''}`);
+  return parts.join(', ');
+}
+
+const DONE: Record<IntakeReport['kind'], string> = {
+  http: 'completed',
+  sse: 'ended',
+  websocket: 'closed',
+  microservice: 'finished',
+  queue: 'finished',
+  schedule: 'finished',
+  'on-drain': 'returned',
+  tracked: 'settled',
+};

@@ -15,8 +15,11 @@ export function abortableDelay(ms: number, ...signals: AbortSignal[]): Promise<v
   });
 }
 
-/** Resolves as `work` settles, or as soon as `signal` aborts (then with undefined). Never rejects. */
-export async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+/**
+ * Resolves as `work` settles, or as soon as `signal` aborts (then with
+ * undefined). Never rejects: a rejection of `work` goes to `onError`.
+ */
+export async function untilAborted<T>(work: Promise<T>, signal: AbortSignal, onError: (error: unknown) => void = () => undefined): Promise<T | undefined> {
   if (signal.aborted) return undefined;
   let onAbort: () => void = () => undefined;
   const aborted = new Promise<undefined>((resolve) => {
@@ -24,7 +27,13 @@ export async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Pr
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    return await Promise.race([work.catch(() => undefined), aborted]);
+    return await Promise.race([
+      work.catch((error: unknown) => {
+        onError(error);
+        return undefined;
+      }),
+      aborted,
+    ]);
   } finally {
     signal.removeEventListener('abort', onAbort);
   }

@@ -1,17 +1,18 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
 import { registerShutdownHost, unregisterShutdownHost, type ClosableApplication, type ShutdownHost } from '../adapter/nest.adapter.js';
 import type { HookCall } from '../discovery/shutdown-hook.explorer.js';
 import { HttpDrain } from '../drain/http.drain.js';
-import { drainTraffic } from '../drain/traffic.drain.js';
+import { drainIntake } from '../drain/traffic.drain.js';
+import { IntakeRegistry } from '../intake/intake.registry.js';
 import { WorkTracker } from '../drain/work.tracker.js';
 import { HookTimeoutError } from '../errors/hook-timeout.error.js';
 import { GRACEFUL_MODULE_OPTIONS, GracefulExitCode, WATCHDOG_MARGIN_MS } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { HookSpec, StopPlan } from '../graph/stop-plan.types.js';
-import type { DrainReport, ExitCall, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
+import type { DrainReport, ExitCall, IntakeReport, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
 import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
@@ -55,6 +56,7 @@ interface Run {
   stages: StageReport[];
   hookRuns: HookRun[];
   drain?: DrainReport;
+  intake: IntakeReport[];
   exitCalls: ExitCall[];
   /** Nest's hooks threw, or the module failed internally. */
   failed: boolean;
@@ -89,6 +91,7 @@ export class ShutdownSequence implements ShutdownHost {
     private readonly adapterHost: HttpAdapterHost,
     private readonly modules: ModulesContainer,
     private readonly process: ProcessSignals,
+    private readonly intake: IntakeRegistry,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
     registerShutdownHost(modules, this);
@@ -129,12 +132,14 @@ export class ShutdownSequence implements ShutdownHost {
       now: 'waiting for the bootstrap to end',
       stages: [],
       hookRuns: [],
+      intake: [],
       exitCalls: [],
       failed: false,
       finished: false,
     };
     this.run = run;
     this.record.reason = trigger.reason;
+    this.record.deadline = run.deadline;
     this.process.guardExit((call) => this.onExitCall(run, call));
     this.record.emit({ type: 'shutdown-start', reason: trigger.reason, deadline: run.deadline, at: startedAt });
     this.record.advance('draining');
@@ -157,7 +162,13 @@ export class ShutdownSequence implements ShutdownHost {
         this.logger.log(MESSAGES.readinessDelay(options.readinessDelayMs));
         await this.stage(run, 'readiness delay', () => abortableDelay(options.readinessDelayMs, run.expired.signal));
       }
-      run.drain = await this.stage(run, 'drain', () => drainTraffic(this.http, this.work, options.drainTimeoutMs, run.expired.signal, this.logger));
+      const outcome = await this.stage(run, 'drain', () =>
+        drainIntake(this.http, this.work, this.intake.sources(), options.drainTimeoutMs, run.expired.signal, this.logger, (source) =>
+          this.record.emit({ type: 'intake-end', source, at: source.end }),
+        ),
+      );
+      run.drain = outcome.drain;
+      run.intake = outcome.intake;
       this.record.advance('stopping');
       await this.stage(run, 'hooks', () => this.runHooks(run, plan));
       await this.stage(run, "Nest's hooks", () => this.nestHooks(run));
@@ -228,6 +239,7 @@ export class ShutdownSequence implements ShutdownHost {
       stages: run.stages,
       readinessDelayMs: this.options.readinessDelayMs,
       drain: run.drain,
+      intake: run.intake,
       deadlineExceeded: this.record.deadlineExceeded,
       fatalError: this.record.fatalError,
       sequenceFailed: run.failed,
@@ -364,16 +376,31 @@ export class ShutdownSequence implements ShutdownHost {
       this.http.attach();
       this.listening = this.adapterHost.listen$.subscribe(() => this.record.advance('ready'));
     }
+    this.intake.prepare(app, this.http);
   }
 
   bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T> {
     const seen = done.then((value) => {
       // Without an HTTP server the application is ready once it has started.
       if (step === 'init' && !this.http) this.record.advance('ready');
+      if (step === 'init') this.logIntake();
       return value;
     });
     this.bootstraps.push(seen.catch(() => undefined));
     return seen;
+  }
+
+  /** The sources the drain will stop, beside the stop plan (and at its level): looked up only if the line shows. */
+  private logIntake(): void {
+    const { logPlan } = this.options;
+    if (logPlan === false || (logPlan === undefined && !Logger.isLevelEnabled('debug'))) return;
+    try {
+      const line = MESSAGES.intakePlan([...(this.http ? ['HTTP'] : []), ...this.intake.sources().map((source) => source.name)]);
+      if (logPlan) this.logger.log(line);
+      else this.logger.debug(line);
+    } catch (error) {
+      this.logger.error(MESSAGES.internalError(), stackOf(error));
+    }
   }
 
   listenTo(signals: string[]): void {
@@ -390,6 +417,7 @@ export class ShutdownSequence implements ShutdownHost {
     this.process.release();
     this.http?.detach();
     this.listening?.unsubscribe();
+    this.intake.release();
     unregisterShutdownHost(this.modules);
   }
 }

@@ -39,6 +39,21 @@ describe('the text a person reads', () => {
       durationMs: 5400,
       readinessDelayMs: 5000,
       drain: { inFlightAtStart: 3, requestsCompleted: 3, idleConnectionsClosed: 12, requestsCut: 0, trackedWorkCut: 0, durationMs: 120 },
+      intake: [
+        { name: 'HTTP', kind: 'http', unit: 'request', start: t0 + 5000, end: t0 + 5040, finished: 3, stillRunning: 0, outcome: 'ok' },
+        { name: 'SSE streams', kind: 'sse', unit: 'stream', start: t0 + 5000, end: t0 + 5010, finished: 2, stillRunning: 0, outcome: 'ok' },
+        { name: 'Redis microservice', kind: 'microservice', unit: 'message', start: t0 + 5000, end: t0 + 5080, finished: 7, stillRunning: 0, outcome: 'ok' },
+        {
+          name: 'BullMQ worker "mail" (MailProcessor)',
+          kind: 'queue',
+          unit: 'job',
+          start: t0 + 5000,
+          end: t0 + 5120,
+          finished: 4,
+          stillRunning: 1,
+          outcome: 'timeout',
+        },
+      ],
       stages: [
         { name: 'readiness delay', start: t0, end: t0 + 5000 },
         { name: 'drain', start: t0 + 5000, end: t0 + 5120 },

@@ -1,3 +1,4 @@
+import type { IntakeRegistry } from '../../lib/intake/intake.registry.js';
 import fc from 'fast-check';
 import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { EMPTY } from 'rxjs';
@@ -97,6 +98,7 @@ describe('the shutdown sequence (property)', () => {
           adapterHost,
           {} as ModulesContainer,
           fake as unknown as ProcessSignals,
+          { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
         );
         let nestRuns = 0;
         // Nest 11's close(): no guard of its own, every call goes to the host.

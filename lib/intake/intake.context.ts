@@ -1,0 +1,35 @@
+import type { GracefulLogger } from '../graceful.logger.js';
+import type { HttpDrain } from '../drain/http.drain.js';
+import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
+import type { IntakeSource } from './intake.source.js';
+
+/** A singleton provider or controller, as the integrations look for what they drain. */
+export interface ProviderInstance {
+  name: string;
+  instance: object;
+}
+
+/** What an integration sees of the application. */
+export interface IntakeContext {
+  readonly options: ResolvedGracefulOptions;
+  readonly logger: GracefulLogger;
+  /** The application, once it has started booting. */
+  readonly app?: object;
+  readonly http?: HttpDrain;
+  /** Every singleton provider and controller instance (computed once per call of the registry). */
+  instances(): ProviderInstance[];
+  /** Every controller class's prototype, with its class name. */
+  controllers(): Array<{ name: string; prototype: object }>;
+}
+
+/**
+ * One integration (microservices, BullMQ, ...): its own small file. Detects
+ * its package by what the application holds, never by importing it, so that
+ * an application without it pays nothing.
+ */
+export interface IntakeIntegration {
+  /** Once the application is known and before its `init()` runs: wrap what must be counted from the start. */
+  prepare?(context: IntakeContext): void;
+  /** The sources to drain, looked up when asked (at the end of `init()` for the plan, and at the drain). */
+  sources(context: IntakeContext): IntakeSource[];
+}

@@ -1,0 +1,111 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DiscoveryService, ModulesContainer } from '@nestjs/core';
+import { providerFacts } from '../adapter/nest.adapter.js';
+import type { HttpDrain } from '../drain/http.drain.js';
+import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
+import { createGracefulLogger, type GracefulLogger } from '../graceful.logger.js';
+import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
+import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
+import { stackOf } from '../report/shutdown-report.builder.js';
+import { BullMqIntegration } from './bullmq.intake.js';
+import type { IntakeContext, IntakeIntegration, ProviderInstance } from './intake.context.js';
+import type { IntakeSource } from './intake.source.js';
+import { MicroserviceIntegration } from './microservice.intake.js';
+import { OnDrainIntegration } from './on-drain.intake.js';
+import { ScheduleIntegration } from './schedule.intake.js';
+import { SseIntegration } from './sse.intake.js';
+import { WebSocketIntegration } from './websocket.intake.js';
+
+/**
+ * Every source of work the drain stops besides HTTP: the integrations that
+ * are turned on (`intake` option) and find their package in use, and the
+ * `@OnDrain()` methods.
+ */
+@Injectable()
+export class IntakeRegistry {
+  private readonly logger: GracefulLogger;
+  private readonly integrations: IntakeIntegration[] = [];
+  private readonly sse?: SseIntegration;
+  private app?: object;
+  private http?: HttpDrain;
+  private readonly subscription?: { unsubscribe(): void };
+
+  constructor(
+    @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
+    private readonly discovery: DiscoveryService,
+    modules: ModulesContainer,
+    record: LifecycleRecord,
+  ) {
+    this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
+    const { intake } = options;
+    if (intake.microservices) {
+      const microservices = new MicroserviceIntegration();
+      // A replay of every server Nest creates for this container, from the first on.
+      this.subscription = modules.getRpcTargetRegistry?.().subscribe((server) => microservices.addServer(server));
+      this.integrations.push(microservices);
+    }
+    if (intake.sse) this.integrations.push((this.sse = new SseIntegration()));
+    if (intake.websockets) this.integrations.push(new WebSocketIntegration());
+    if (intake.bullmq) this.integrations.push(new BullMqIntegration());
+    if (intake.schedule) this.integrations.push(new ScheduleIntegration());
+    this.integrations.push(
+      new OnDrainIntegration(
+        () => record.reason ?? 'shutdown',
+        () => record.deadline ?? Date.now(),
+      ),
+    );
+  }
+
+  /** The application is known and about to run `init()`. */
+  prepare(app: object, http: HttpDrain | undefined): void {
+    this.app = app;
+    this.http = http;
+    const context = this.context();
+    for (const integration of this.integrations) {
+      try {
+        integration.prepare?.(context);
+      } catch (error) {
+        this.logger.error(`Could not prepare the drain of ${integration.constructor.name}; that source will not be drained`, stackOf(error));
+      }
+    }
+  }
+
+  /** The sources to drain now. An integration that fails to look is left out and logged. */
+  sources(): IntakeSource[] {
+    const context = this.context();
+    return this.integrations.flatMap((integration) => {
+      try {
+        return integration.sources(context);
+      } catch (error) {
+        this.logger.error(`Could not find the sources of ${integration.constructor.name}; they will not be drained`, stackOf(error));
+        return [];
+      }
+    });
+  }
+
+  release(): void {
+    this.subscription?.unsubscribe();
+    this.sse?.release();
+  }
+
+  private context(): IntakeContext {
+    let instances: ProviderInstance[] | undefined;
+    const discovery = this.discovery;
+    return {
+      options: this.options,
+      logger: this.logger,
+      app: this.app,
+      http: this.http,
+      instances: () =>
+        (instances ??= [...discovery.getProviders(), ...discovery.getControllers()].flatMap((wrapper) => {
+          const facts = providerFacts(wrapper);
+          return facts.instance && !facts.isAlias ? [{ name: facts.name, instance: facts.instance }] : [];
+        })),
+      controllers: () =>
+        discovery.getControllers().flatMap((wrapper) => {
+          const metatype = wrapper.metatype as unknown;
+          return typeof metatype === 'function' && metatype.prototype ? [{ name: metatype.name, prototype: metatype.prototype as object }] : [];
+        }),
+    };
+  }
+}
