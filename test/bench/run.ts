@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { AppProcess } from '../support/app-process.js';
 import { get } from '../support/http.js';
 import { rollingRestart } from '../support/rolling-restart.js';
+import { realStackRestart, type StackRun } from './real-stack.js';
 import { buildAppModule, criticalPathMs, generateChains, generateHookGraph, orderViolations, type StopEvent } from './generated-app.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -203,6 +204,24 @@ async function memory(): Promise<void> {
   });
 }
 
+async function realStack(): Promise<void> {
+  const options = { steadyMs: smoke ? 500 : 2000, graceMs: smoke ? 5000 : 30_000 };
+  log('real stack restart (redis-server, BullMQ, Redis transport, SSE, ws, schedule), graceful');
+  const graceful = await realStackRestart('graceful', options);
+  log('real stack restart, plain Nest');
+  const plain = await realStackRestart('plain', options);
+  const describe = (r: StackRun) =>
+    `${r.failed} failed, ${r.jobsLost} lost, ${r.jobsDuplicated} duplicated of ${r.jobsAdded} jobs; ${r.exit} after ${ms(r.exitMs)}`;
+  rows.push({
+    benchmark: '7. Rolling restart of a real stack under load: work failed on the closed pool, jobs lost and duplicated, SIGTERM to exit',
+    graceful: describe(graceful),
+    plain: describe(plain),
+    result: `${graceful.failed} failed vs ${plain.failed}; exit ${ms(graceful.exitMs)} vs ${ms(plain.exitMs)}`,
+    target: '0 failed, 0 lost, 0 duplicated, exit 0',
+    met: graceful.failed === 0 && graceful.jobsLost === 0 && graceful.jobsDuplicated === 0 && graceful.exit === 'exit 0',
+  });
+}
+
 function versions(): string {
   const require = createRequire(import.meta.url);
   const version = (name: string) => JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version as string;
@@ -210,7 +229,7 @@ function versions(): string {
 }
 
 const started = performance.now();
-for (const bench of [scheduling, startup, memory, sigtermToExit, throughput, rolling]) await bench();
+for (const bench of [scheduling, startup, memory, sigtermToExit, throughput, rolling, realStack]) await bench();
 const table = [
   `Measured ${versions()}; ${ms(performance.now() - started)} in all.`,
   '',
