@@ -71,14 +71,16 @@ export async function drainIntake(
     if (row.outcome === 'error') logger.error(MESSAGES.intakeFailed(row.name, row.error ?? ''));
   }
   return {
-    drain: drain ?? {
-      inFlightAtStart: 0,
-      requestsCompleted: 0,
-      idleConnectionsClosed: 0,
-      requestsCut: 0,
-      trackedWorkCut: stillRunning,
-      durationMs: Date.now() - startedAt,
-    },
+    drain: drain
+      ? { ...drain, trackedWorkCut: stillRunning }
+      : {
+          inFlightAtStart: 0,
+          requestsCompleted: 0,
+          idleConnectionsClosed: 0,
+          requestsCut: 0,
+          trackedWorkCut: stillRunning,
+          durationMs: Date.now() - startedAt,
+        },
     intake,
   };
 }

@@ -7,6 +7,8 @@ import type { IntakeSource } from './intake.source.js';
 export interface ProviderInstance {
   name: string;
   instance: object;
+  /** Neither request-scoped (also through a dependency) nor transient: one instance to call. */
+  isSingleton(): boolean;
 }
 
 /** What an integration sees of the application. */

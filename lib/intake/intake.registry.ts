@@ -96,10 +96,18 @@ export class IntakeRegistry {
       logger: this.logger,
       app: this.app,
       http: this.http,
+      // Cheap on purpose: no dependency facts, which startup at scale cannot afford; singletons are checked where it matters.
       instances: () =>
         (instances ??= [...discovery.getProviders(), ...discovery.getControllers()].flatMap((wrapper) => {
-          const facts = providerFacts(wrapper);
-          return facts.instance && !facts.isAlias ? [{ name: facts.name, instance: facts.instance }] : [];
+          const instance = wrapper.instance as unknown;
+          if (!instance || typeof instance !== 'object' || wrapper.isAlias) return [];
+          return [
+            {
+              name: (instance as object).constructor?.name ?? String(wrapper.name),
+              instance: instance as object,
+              isSingleton: () => providerFacts(wrapper).isSingleton,
+            },
+          ];
         })),
       controllers: () =>
         discovery.getControllers().flatMap((wrapper) => {

@@ -70,7 +70,7 @@ export class OnDrainIntegration implements IntakeIntegration {
 
   sources(context: IntakeContext): IntakeSource[] {
     const sources: IntakeSource[] = [];
-    for (const { name, instance } of context.instances()) {
+    for (const { name, instance, isSingleton } of context.instances()) {
       const seen = new Set<string>();
       for (let p = Object.getPrototypeOf(instance) as object | null; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
         for (const method of Object.getOwnPropertyNames(p)) {
@@ -80,6 +80,10 @@ export class OnDrainIntegration implements IntakeIntegration {
           if (typeof fn !== 'function') continue;
           const options = Reflect.getMetadata(ON_DRAIN_METADATA, fn) as OnDrainOptions | undefined;
           if (!options) continue;
+          if (!isSingleton()) {
+            context.logger.warn(MESSAGES.onDrainNonStatic(`${name}.${method}`));
+            continue;
+          }
           const timeoutMs = Math.min(options.timeout ?? context.options.drainTimeoutMs, context.options.drainTimeoutMs);
           const target = instance as Record<string, (context: ShutdownContext) => unknown>;
           sources.push(new OnDrainMethod((ctx) => target[method](ctx), `${name}.${method}`, timeoutMs, this.reason, this.deadline));

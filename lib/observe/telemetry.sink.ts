@@ -1,11 +1,12 @@
 /**
  * OpenTelemetry, when `@opentelemetry/api` is installed: one span for the
- * shutdown, one child span per hook, a histogram of hook durations and
+ * shutdown, one child span per source of work stopped at the drain and per hook, a histogram of hook durations and
  * counters of failures and timeouts. Without an SDK registered, the API's
  * no-op tracer and meter make this cost next to nothing.
  */
 import type * as Otel from '@opentelemetry/api';
 import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
+import type { IntakeReport } from '../interfaces/shutdown-report.interface.js';
 import type { EventSink } from './event.sink.js';
 
 const SCOPE = 'nestjs-graceful';
@@ -37,6 +38,8 @@ class TelemetrySink implements EventSink {
         return this.hookStarted(event.hook, event.order, event.final);
       case 'hook-end':
         return this.hookEnded(event);
+      case 'intake-end':
+        return this.intakeEnded(event.source);
       case 'shutdown-end': {
         const { report } = event;
         this.root?.setAttributes({ 'graceful.exit_code': report.exitCode, 'graceful.deadline_exceeded': report.deadlineExceeded });
@@ -65,6 +68,29 @@ class TelemetrySink implements EventSink {
       .getTracer(SCOPE)
       .startSpan(hook, { attributes: { 'graceful.hook': hook, 'graceful.order': order, 'graceful.final': final } }, parent);
     this.spans.set(hook, [...(this.spans.get(hook) ?? []), span]);
+  }
+
+  /** One child span per source of work stopped at the drain, with its numbers. */
+  private intakeEnded(source: IntakeReport): void {
+    if (!this.root) return;
+    const parent = this.api.trace.setSpan(this.api.context.active(), this.root);
+    const span = this.api.trace.getTracer(SCOPE).startSpan(
+      `drain ${source.name}`,
+      {
+        startTime: source.start,
+        attributes: {
+          'graceful.intake': source.name,
+          'graceful.intake.kind': source.kind,
+          'graceful.intake.finished': source.finished,
+          'graceful.intake.still_running': source.stillRunning,
+          'graceful.outcome': source.outcome,
+        },
+      },
+      parent,
+    );
+    if (source.outcome !== 'ok')
+      span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: source.error ?? `${source.stillRunning} ${source.unit}(s) still running` });
+    span.end(source.end);
   }
 
   private hookEnded(event: Extract<GracefulEvent, { type: 'hook-end' }>): void {

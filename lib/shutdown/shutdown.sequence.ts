@@ -393,7 +393,7 @@ export class ShutdownSequence implements ShutdownHost {
   /** The sources the drain will stop, beside the stop plan (and at its level): looked up only if the line shows. */
   private logIntake(): void {
     const { logPlan } = this.options;
-    if (logPlan === false || (logPlan === undefined && !Logger.isLevelEnabled('debug'))) return;
+    if (logPlan === false || this.options.logger === false || (logPlan === undefined && !Logger.isLevelEnabled('debug'))) return;
     try {
       const line = MESSAGES.intakePlan([...(this.http ? ['HTTP'] : []), ...this.intake.sources().map((source) => source.name)]);
       if (logPlan) this.logger.log(line);
