@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { appProcesses } from '../support/app-process.js';
 import { endsBefore, ORDERED_APP_HOOKS, startsOf } from '../support/ordered-app.js';
@@ -75,5 +76,26 @@ describe('on Nest 11 (CommonJS)', () => {
     expect(await held).toMatchObject({ status: 200, body: 'held 1' });
     expect(await app.exited).toEqual({ code: 0, signal: null });
     expect(app.timeline.indexOf('response-finished')).toBeLessThan(app.timeline.indexOf('hook-start:Resource.close'));
+  });
+
+  it('the drain ends an SSE stream cleanly and runs @OnDrain() before the hooks; exit 0', async () => {
+    const app = apps.start(fixture('http.app.js'));
+    const port = await app.port();
+    const ended = new Promise<string>((resolve) => {
+      request({ host: '127.0.0.1', port, path: '/sse' }, (response) => {
+        response.resume();
+        response.once('end', () => resolve('end'));
+        response.once('error', () => resolve('error'));
+      })
+        .once('error', () => resolve('error'))
+        .end();
+    });
+    await app.event('sse-open');
+    app.signal('SIGTERM');
+    expect(await ended).toBe('end');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.timeline.indexOf('inbox-stopped')).toBeGreaterThanOrEqual(0);
+    expect(app.timeline.indexOf('inbox-stopped')).toBeLessThan(app.timeline.indexOf('hook-start:Resource.close'));
+    expect(app.output).toMatch(/SSE streams stopped in \d+ ms: 1 stream\(s\) ended/);
   });
 });

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { metrics, trace } from '@opentelemetry/api';
 import { AggregationTemporality, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { GracefulLifecycleService, GracefulModule, OnShutdown, type GracefulEvent } from 'nestjs-graceful';
+import { GracefulLifecycleService, GracefulModule, OnDrain, OnShutdown, type GracefulEvent } from 'nestjs-graceful';
 import { endedBefore, runShutdown, stopOrder } from 'nestjs-graceful/testing';
 
 @Injectable()
@@ -31,13 +31,23 @@ class Users {
   stop() {}
 }
 
+/** The application's own consumer, stopped at the drain. */
+@Injectable()
+class Inbox {
+  stopped = false;
+  @OnDrain()
+  stop() {
+    this.stopped = true;
+  }
+}
+
 @Injectable()
 class Audit {
   @OnShutdown({ final: true })
   flush() {}
 }
 
-@Module({ providers: [Cache, Users, Audit] })
+@Module({ providers: [Cache, Users, Audit, Inbox] })
 class UsersModule {}
 
 async function app() {
@@ -69,20 +79,25 @@ describe('nestjs-graceful/testing', () => {
       ['Audit.flush', 'ok', undefined],
     ]);
     expect(stopOrder(report)).toEqual(['Users.stop', 'Cache.flush', 'Db.close', 'Audit.flush']);
+    expect(moduleRef.get(Inbox).stopped).toBe(true);
+    expect(report.intake).toMatchObject([{ name: 'Inbox.stop (@OnDrain)', kind: 'on-drain', outcome: 'ok', finished: 1, stillRunning: 0 }]);
     expect(endedBefore(report, 'Users.stop', 'Cache.flush')).toBe(true);
     expect(moduleRef.get(GracefulLifecycleService).state).toBe('stopped');
   });
 });
 
 describe('events$', () => {
-  it("reports state changes and each hook's start, end, error and timeout", async () => {
+  it("reports state changes, each source of work stopped at the drain, and each hook's start, end, error and timeout", async () => {
     const moduleRef = await app();
     const events: GracefulEvent[] = [];
     moduleRef.get(GracefulLifecycleService).events$.subscribe((event) => events.push(event));
     await runShutdown(moduleRef, { faults: { 'Users.stop': { hang: true }, 'Cache.flush': { throws: 'disk full' } } });
-    expect(events.map((e) => (e.type === 'state' ? `state:${e.state}` : 'hook' in e ? `${e.type}:${e.hook}` : e.type))).toEqual([
+    const name = (e: GracefulEvent) =>
+      e.type === 'state' ? `state:${e.state}` : 'hook' in e ? `${e.type}:${e.hook}` : e.type === 'intake-end' ? `intake-end:${e.source.name}` : e.type;
+    expect(events.map(name)).toEqual([
       'shutdown-start',
       'state:draining',
+      'intake-end:Inbox.stop (@OnDrain)',
       'state:stopping',
       'hook-start:Users.stop',
       'hook-timeout:Users.stop',
@@ -124,6 +139,7 @@ describe('OpenTelemetry', () => {
       ['Cache.flush', 'error', 2],
       ['Db.close', 'ok', 0],
       ['Users.stop', 'timeout', 2],
+      ['drain Inbox.stop (@OnDrain)', 'ok', 0],
     ]);
     const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
     const byName = new Map(resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).map((metric) => [metric.descriptor.name, metric]));
