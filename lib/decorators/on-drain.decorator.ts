@@ -4,6 +4,7 @@ import { ON_DRAIN_METADATA } from '../graceful.constants.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { OnDrainOptions } from '../interfaces/on-drain-options.interface.js';
 import { duration } from '../options/graceful-options.resolver.js';
+import { methodTarget } from './method-target.js';
 
 /**
  * Marks the method that stops an intake of your own (a Kafka or SQS
@@ -20,10 +21,7 @@ import { duration } from '../options/graceful-options.resolver.js';
  */
 export function OnDrain(options: OnDrainOptions = {}): MethodDecorator {
   return (target, key, descriptor) => {
-    const owner = typeof target === 'function' ? target.name : target.constructor.name;
-    const where = `${owner}.${String(key)}`;
-    if (typeof target === 'function') throw new InvalidGracefulOptionsError(MESSAGES.onDrainStatic(where));
-    if (!descriptor || typeof descriptor.value !== 'function') throw new InvalidGracefulOptionsError(MESSAGES.onDrainNotAMethod(where));
+    const where = methodTarget(target, key, descriptor, { staticMethod: MESSAGES.onDrainStatic, notAMethod: MESSAGES.onDrainNotAMethod });
     if (options === null || typeof options !== 'object') {
       throw new InvalidGracefulOptionsError(MESSAGES.invalidDrainOption(where, 'options', options, 'an object such as { timeout: 5000 }'));
     }

@@ -4,6 +4,7 @@ import { MESSAGES } from '../graceful.messages.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { duration } from '../options/graceful-options.resolver.js';
 import type { OnShutdownOptions } from '../interfaces/on-shutdown-options.interface.js';
+import { methodTarget } from './method-target.js';
 
 /**
  * Marks a method of a provider or controller as a shutdown hook. It runs
@@ -18,10 +19,7 @@ import type { OnShutdownOptions } from '../interfaces/on-shutdown-options.interf
  */
 export function OnShutdown(options: OnShutdownOptions = {}): MethodDecorator {
   return (target, key, descriptor) => {
-    const owner = typeof target === 'function' ? target.name : target.constructor.name;
-    const where = `${owner}.${String(key)}`;
-    if (typeof target === 'function') throw new InvalidGracefulOptionsError(MESSAGES.staticMethod(where));
-    if (!descriptor || typeof descriptor.value !== 'function') throw new InvalidGracefulOptionsError(MESSAGES.notAMethod(where));
+    const where = methodTarget(target, key, descriptor, MESSAGES);
     if (options === null || typeof options !== 'object') {
       throw new InvalidGracefulOptionsError(MESSAGES.invalidHookOption(where, 'options', options, 'an object such as { order: 1, timeout: 3000 }'));
     }

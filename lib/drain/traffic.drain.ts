@@ -107,20 +107,15 @@ async function drainSource(source: IntakeSource, signal: AbortSignal, record: (r
   const start = Date.now();
   let error: unknown;
   let failed = false;
-  try {
-    // A source whose own drain does not end at the signal is left behind then.
-    await untilAborted(
-      Promise.resolve().then(() => source.drain(signal)),
-      signal,
-      (e) => {
-        failed = true;
-        error = e;
-      },
-    );
-  } catch (e) {
-    failed = true;
-    error = e;
-  }
+  // Never rejects (a source that throws is reported); a source whose own drain does not end at the signal is left behind then.
+  await untilAborted(
+    Promise.resolve().then(() => source.drain(signal)),
+    signal,
+    (e) => {
+      failed = true;
+      error = e;
+    },
+  );
   const stillRunning = safeCount(() => source.running());
   record({
     name: source.name,

@@ -3,8 +3,8 @@
  * (`connectMicroservice()`) or a standalone one (`createMicroservice()`).
  * The message and event handlers in progress are counted from the start;
  * at the drain each server stops receiving, its handlers finish, and it is
- * closed. Nest's own later `close()` then gets the same result, so a
- * transport that rejects a second close (Redis) no longer fails the shutdown.
+ * closed. Nest's own later `close()` then gets the same close and never a
+ * rejection, so a transport that rejects a second close (Redis) no longer fails the shutdown.
  */
 import { isObservable, finalize, type Observable } from 'rxjs';
 import type { IntakeSource } from './intake.source.js';
@@ -34,6 +34,7 @@ class ServerIntake implements IntakeSource {
   readonly name: string;
   readonly inFlight = new InFlight();
   private closed?: Promise<void>;
+  private readonly closeOnce: () => Promise<void>;
   private readonly counted = new WeakMap<Handler, Handler>();
 
   constructor(private readonly server: MicroserviceServer) {
@@ -45,11 +46,12 @@ class ServerIntake implements IntakeSource {
       return handler ? this.count(handler) : handler;
     };
     const close = server.close.bind(server);
-    // Closed once: the drain closes it, Nest's dispose() gets the same outcome and never a rejection.
-    server.close = () =>
+    this.closeOnce = () =>
       (this.closed ??= Promise.resolve()
         .then(close)
         .then(() => undefined));
+    // Closed once: the drain closes it (and reports a failure); Nest's dispose() gets the same close, never a rejection.
+    server.close = () => this.closeOnce().catch(() => undefined);
   }
 
   /** The handler, counted while it runs and while the stream it returns is open. */
@@ -84,7 +86,7 @@ class ServerIntake implements IntakeSource {
     await this.pause();
     await this.inFlight.settled(signal);
     if (signal.aborted) return;
-    await this.server.close();
+    await this.closeOnce();
   }
 
   /** Stops receiving where the transport allows it without losing the replies of handlers in progress. */

@@ -195,6 +195,7 @@ describe('every source of work stops at the drain, before the hooks', () => {
     expect(await disconnected).toEqual({ reason: 'transport close', active: true });
     client.close();
     expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.timeline.indexOf('ws-disconnected')).toBeGreaterThanOrEqual(0);
     expect(app.timeline.indexOf('ws-disconnected')).toBeLessThan(app.timeline.indexOf('hook-start:Pool.end'));
     const r = report(reportFile);
     expect(row(r, 'WebSockets (socket.io')).toMatchObject({ outcome: 'ok', finished: 1 });

@@ -1,3 +1,4 @@
+import { OnDrain } from '../../lib/decorators/on-drain.decorator.js';
 import { drainIntake } from '../../lib/drain/traffic.drain.js';
 import { WorkTracker } from '../../lib/drain/work.tracker.js';
 import { InFlight, type IntakeSource } from '../../lib/intake/intake.source.js';
@@ -74,5 +75,31 @@ describe('the drain stage', () => {
   it('no row for track() when nothing was ever tracked', async () => {
     const { intake } = await drainIntake(undefined, new WorkTracker(), [], 30, new AbortController().signal, silent, () => undefined);
     expect(intake).toEqual([]);
+  });
+});
+
+describe('@OnDrain() misuse fails when the class is defined, naming Class.method', () => {
+  it('on a static method, with an unknown option, or with a timeout that is not a positive number', () => {
+    expect(() => {
+      class Consumer {
+        @OnDrain()
+        static stop() {}
+      }
+      return Consumer;
+    }).toThrow('@OnDrain() on Consumer.stop: static methods are never called');
+    expect(() => {
+      class Consumer {
+        @OnDrain({ order: 1 } as never)
+        stop() {}
+      }
+      return Consumer;
+    }).toThrow('@OnDrain() on Consumer.stop: option "order" is 1; it must be left out');
+    expect(() => {
+      class Consumer {
+        @OnDrain({ timeout: -5 })
+        stop() {}
+      }
+      return Consumer;
+    }).toThrow('@OnDrain() on Consumer.stop: option "timeout" is -5');
   });
 });
