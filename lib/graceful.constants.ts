@@ -2,8 +2,12 @@
 export const GRACEFUL_MODULE_OPTIONS = 'GRACEFUL:MODULE_OPTIONS';
 /** Metadata key written by `@OnShutdown()` on a method. */
 export const ON_SHUTDOWN_METADATA = 'GRACEFUL:ON_SHUTDOWN';
+/** On a class: the names of its (and its ancestors') `@OnShutdown()` methods. */
+export const ON_SHUTDOWN_METHODS = 'GRACEFUL:ON_SHUTDOWN_METHODS';
 /** Metadata key written by `@OnDrain()` on a method. */
 export const ON_DRAIN_METADATA = 'GRACEFUL:ON_DRAIN';
+/** On a class: the names of its (and its ancestors') `@OnDrain()` methods. */
+export const ON_DRAIN_METHODS = 'GRACEFUL:ON_DRAIN_METHODS';
 
 export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;

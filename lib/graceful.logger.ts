@@ -19,3 +19,16 @@ export function createGracefulLogger(option: LoggerService | false | undefined, 
     debug: (message) => target.debug?.(message, ...ctx),
   };
 }
+
+/**
+ * The level at which a startup description (the plan, the intake) is shown,
+ * or undefined when it would not be: `logPlan: true` logs it, `false` or
+ * `logger: false` never, and by default it goes to debug, which Nest's own
+ * logger may have turned off. Callers build the text only when it shows.
+ */
+export function descriptionLevel(option: LoggerService | false | undefined, logPlan: boolean | undefined): 'log' | 'debug' | undefined {
+  if (option === false || logPlan === false) return undefined;
+  if (logPlan === true) return 'log';
+  // A logger of the app's own decides for itself; Nest's checks its levels.
+  return option !== undefined || Logger.isLevelEnabled('debug') ? 'debug' : undefined;
+}

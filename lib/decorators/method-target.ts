@@ -16,3 +16,19 @@ export function methodTarget(
   if (!descriptor || typeof descriptor.value !== 'function') throw new InvalidGracefulOptionsError(messages.notAMethod(where));
   return where;
 }
+
+/**
+ * Records, on the class, that `key` carries the decorator whose list is
+ * `listKey`, so that discovery reads one list per provider instead of
+ * scanning every method of every provider. Subclasses inherit the list.
+ */
+export function recordMethod(target: object, key: string | symbol, listKey: string): void {
+  if (typeof key !== 'string') return;
+  const inherited = (Reflect.getMetadata(listKey, target) as string[] | undefined) ?? [];
+  if (!inherited.includes(key)) Reflect.defineMetadata(listKey, [...inherited, key], target);
+}
+
+/** The methods recorded under `listKey` on a prototype or its ancestors. */
+export function recordedMethods(prototype: object, listKey: string): readonly string[] {
+  return (Reflect.getMetadata(listKey, prototype) as string[] | undefined) ?? [];
+}

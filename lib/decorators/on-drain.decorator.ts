@@ -1,10 +1,10 @@
 import { SetMetadata } from '@nestjs/common';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
-import { ON_DRAIN_METADATA } from '../graceful.constants.js';
+import { ON_DRAIN_METADATA, ON_DRAIN_METHODS } from '../graceful.constants.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { OnDrainOptions } from '../interfaces/on-drain-options.interface.js';
 import { duration } from '../options/graceful-options.resolver.js';
-import { methodTarget } from './method-target.js';
+import { methodTarget, recordMethod } from './method-target.js';
 
 /**
  * Marks the method that stops an intake of your own (a Kafka or SQS
@@ -38,6 +38,7 @@ export function OnDrain(options: OnDrainOptions = {}): MethodDecorator {
         throw new InvalidGracefulOptionsError(MESSAGES.invalidDrainOption(where, 'timeout', options.timeout, 'a finite number of milliseconds above 0'));
       }
     }
+    recordMethod(target, key, ON_DRAIN_METHODS);
     return SetMetadata(ON_DRAIN_METADATA, { ...options })(target, key, descriptor);
   };
 }

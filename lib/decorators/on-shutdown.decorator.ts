@@ -1,10 +1,10 @@
 import { SetMetadata } from '@nestjs/common';
-import { ON_SHUTDOWN_METADATA } from '../graceful.constants.js';
+import { ON_SHUTDOWN_METADATA, ON_SHUTDOWN_METHODS } from '../graceful.constants.js';
 import { MESSAGES } from '../graceful.messages.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { duration } from '../options/graceful-options.resolver.js';
 import type { OnShutdownOptions } from '../interfaces/on-shutdown-options.interface.js';
-import { methodTarget } from './method-target.js';
+import { methodTarget, recordMethod } from './method-target.js';
 
 /**
  * Marks a method of a provider or controller as a shutdown hook. It runs
@@ -37,6 +37,7 @@ export function OnShutdown(options: OnShutdownOptions = {}): MethodDecorator {
         throw new InvalidGracefulOptionsError(MESSAGES.invalidHookOption(where, 'timeout', timeout, 'a finite number of milliseconds above 0'));
       }
     }
+    recordMethod(target, key, ON_SHUTDOWN_METHODS);
     return SetMetadata(ON_SHUTDOWN_METADATA, { ...options })(target, key, descriptor);
   };
 }

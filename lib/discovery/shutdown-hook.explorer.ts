@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { providerFacts, type ProviderHandle } from '../adapter/nest.adapter.js';
-import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
+import { DiscoveryService } from '@nestjs/core';
+import { dependenciesOf, methodsPrototype, providerFacts, type ProviderHandle } from '../adapter/nest.adapter.js';
+import { recordedMethods } from '../decorators/method-target.js';
+import { GRACEFUL_MODULE_OPTIONS, ON_SHUTDOWN_METHODS } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { DependencyEdge, ProviderGraph, ProviderNode } from '../graph/stop-plan.types.js';
+import type { OnShutdownOptions } from '../interfaces/on-shutdown-options.interface.js';
 import type { ShutdownContext } from '../interfaces/shutdown-context.interface.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { ShutdownHookAccessor } from './shutdown-hook.accessor.js';
@@ -27,33 +29,33 @@ export class ShutdownHookExplorer {
 
   constructor(
     private readonly discovery: DiscoveryService,
-    private readonly scanner: MetadataScanner,
     private readonly accessor: ShutdownHookAccessor,
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
   ) {
     this.logger = createGracefulLogger(options.logger, ShutdownHookExplorer.name);
   }
 
+  /**
+   * The graph holds the providers with hooks only: a dependency through
+   * providers without hooks becomes one edge (rule 2 of the plan), found by
+   * walking the injector's metadata. Providers that no walk reaches cost a
+   * prototype lookup each, which keeps startup cheap in large apps.
+   */
   explore(): ExploredHooks {
     const wrappers: ProviderHandle[] = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
-    const ids = new Map<ProviderHandle, string>(wrappers.map((wrapper, i) => [wrapper, String(i)]));
     const calls = new Map<string, HookCall>();
     const nodes: ProviderNode[] = [];
-    const edges: DependencyEdge[] = [];
+    const nodeOf = new Map<ProviderHandle, ProviderNode>();
     for (const wrapper of wrappers) {
-      const id = ids.get(wrapper)!;
+      const candidate = methodsPrototype(wrapper);
+      if (!candidate || this.hookMethods(candidate as Record<string, HookCall>).length === 0) continue;
       const facts = providerFacts(wrapper);
-      for (const dependency of facts.dependencies) {
-        const target = ids.get(dependency);
-        if (target !== undefined) edges.push({ dependent: id, dependency: target });
-      }
-      const node: ProviderNode = { id, name: facts.name, hooks: [] };
-      nodes.push(node);
       const prototype = facts.prototype as Record<string, HookCall> | undefined;
       if (facts.isAlias || !prototype) continue;
-      for (const method of this.scanner.getAllMethodNames(prototype)) {
-        const hookOptions = this.accessor.getOptions(prototype[method]);
-        if (!hookOptions) continue;
+      const methods = this.hookMethods(prototype);
+      const id = String(nodes.length);
+      const node: ProviderNode = { id, name: facts.name, hooks: [] };
+      for (const [method, hookOptions] of methods) {
         const name = `${node.name}.${method}`;
         if (!facts.isSingleton) {
           this.logger.warn(MESSAGES.nonStaticProvider(name));
@@ -70,7 +72,41 @@ export class ShutdownHookExplorer {
         const instance = facts.instance as Record<string, HookCall>;
         calls.set(key, (context) => instance[method](context));
       }
+      if (node.hooks.length === 0) continue;
+      nodes.push(node);
+      nodeOf.set(wrapper, node);
     }
-    return { graph: { nodes, edges }, calls };
+    return { graph: { nodes, edges: this.edgesBetween(nodeOf) }, calls };
+  }
+
+  /** For each provider with hooks, the providers with hooks it reaches directly or through providers without. */
+  private edgesBetween(nodeOf: Map<ProviderHandle, ProviderNode>): DependencyEdge[] {
+    const edges: DependencyEdge[] = [];
+    const seenFrom = new Map<ProviderHandle, ProviderNode>();
+    const stack: ProviderHandle[] = [];
+    for (const [wrapper, node] of nodeOf) {
+      seenFrom.set(wrapper, node);
+      stack.push(...dependenciesOf(wrapper));
+      while (stack.length > 0) {
+        const next = stack.pop()!;
+        if (seenFrom.get(next) === node) continue;
+        seenFrom.set(next, node);
+        const target = nodeOf.get(next);
+        if (target) edges.push({ dependent: node.id, dependency: target.id });
+        else stack.push(...dependenciesOf(next));
+      }
+    }
+    return edges;
+  }
+
+  /** The `@OnShutdown()` methods of a prototype: the list the decorator recorded on the class, checked method by method. */
+  private hookMethods(prototype: Record<string, HookCall>): Array<[string, OnShutdownOptions]> {
+    const methods: Array<[string, OnShutdownOptions]> = [];
+    for (const method of recordedMethods(prototype, ON_SHUTDOWN_METHODS)) {
+      // An override without the decorator is no hook.
+      const hookOptions = typeof prototype[method] === 'function' ? this.accessor.getOptions(prototype[method]) : undefined;
+      if (hookOptions) methods.push([method, hookOptions]);
+    }
+    return methods;
   }
 }

@@ -10,21 +10,26 @@
  * turned into one edge.
  */
 export function edgesThroughHiddenNodes(adjacency: number[][], sources: number[], keep: (i: number) => boolean): number[][] {
-  const result: number[][] = adjacency.map(() => []);
+  // Nodes that are not sources get no list of their own: they share one that stays empty.
+  const result: number[][] = new Array<number[]>(adjacency.length).fill(NO_EDGES);
   const seenFrom = new Int32Array(adjacency.length).fill(-1);
+  const stack: number[] = [];
   for (const source of sources) {
+    const reached: number[] = (result[source] = []);
     seenFrom[source] = source;
-    const stack = [...adjacency[source]];
+    for (const w of adjacency[source]) stack.push(w);
     while (stack.length > 0) {
       const v = stack.pop()!;
       if (seenFrom[v] === source) continue;
       seenFrom[v] = source;
-      if (keep(v)) result[source].push(v);
+      if (keep(v)) reached.push(v);
       else for (const w of adjacency[v]) stack.push(w);
     }
   }
   return result;
 }
+
+const NO_EDGES: number[] = Object.freeze([]) as unknown as number[];
 
 /** Tarjan's strongly connected components over `members`: a component id per node (-1 for others). */
 export function stronglyConnectedComponents(adjacency: number[][], members: number[]): Int32Array {
@@ -71,49 +76,4 @@ export function stronglyConnectedComponents(adjacency: number[][], members: numb
     }
   }
   return component;
-}
-
-/** A node of a DAG: its id and the ids it comes after. */
-export interface Layered {
-  id: string;
-  after: string[];
-}
-
-/**
- * Longest-path layering of a DAG: 0 for nodes that come after nothing, else
- * one more than the highest layer they come after.
- */
-export function longestPathLayers<T extends Layered>(nodes: T[]): Map<string, number> {
-  const byId = new Map(nodes.map((node) => [node.id, node]));
-  const layer = new Map<string, number>();
-  for (const node of nodes) {
-    const pending: Layered[] = [node];
-    while (pending.length > 0) {
-      const top = pending[pending.length - 1];
-      if (layer.has(top.id)) {
-        pending.pop();
-        continue;
-      }
-      const open = top.after.map((id) => byId.get(id)!).filter((other) => !layer.has(other.id));
-      if (open.length > 0) {
-        pending.push(...open);
-        continue;
-      }
-      pending.pop();
-      layer.set(top.id, top.after.length === 0 ? 0 : 1 + Math.max(...top.after.map((id) => layer.get(id)!)));
-    }
-  }
-  return layer;
-}
-
-/** The heaviest path through a DAG whose nodes are given in an order where each comes after those it waits for. */
-export function heaviestPath<T extends Layered>(nodes: T[], weight: (node: T) => number): number {
-  const finish = new Map<string, number>();
-  let heaviest = 0;
-  for (const node of nodes) {
-    const end = Math.max(0, ...node.after.map((id) => finish.get(id)!)) + weight(node);
-    finish.set(node.id, end);
-    heaviest = Math.max(heaviest, end);
-  }
-  return heaviest;
 }

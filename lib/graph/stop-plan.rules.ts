@@ -12,10 +12,26 @@
  * 6. An edge whose orders disagree is reported; the explicit order wins.
  */
 import { MESSAGES } from '../graceful.messages.js';
-import { edgesThroughHiddenNodes, heaviestPath, longestPathLayers, stronglyConnectedComponents } from './graph.algorithms.js';
+import { edgesThroughHiddenNodes, stronglyConnectedComponents } from './graph.algorithms.js';
 import type { HookSpec, PlanWarning, ProviderGraph, StopPlan, StopUnit } from './stop-plan.types.js';
 
 export function buildStopPlan(graph: ProviderGraph): StopPlan {
+  return assembleStopPlan(analyseStopPlan(graph));
+}
+
+/** What the rules found in a graph: its warnings, and each phase's members and order, cycles already broken. */
+export interface StopPlanAnalysis {
+  readonly warnings: PlanWarning[];
+  readonly nodes: ProviderGraph['nodes'];
+  readonly phases: Array<{ order: number; members: number[]; before: number[][] }>;
+}
+
+/**
+ * The checking half of `buildStopPlan`: enough to report every warning (the
+ * startup checks), without building the units, waves and worst case that
+ * only the shutdown and the plan's log line need.
+ */
+export function analyseStopPlan(graph: ProviderGraph): StopPlanAnalysis {
   const { nodes } = graph;
   const indexById = new Map<string, number>();
   nodes.forEach((node, i) => indexById.set(node.id, i));
@@ -37,26 +53,33 @@ export function buildStopPlan(graph: ProviderGraph): StopPlan {
 
   // Rule 6, except inside a cycle, where distinct orders are exactly how a user breaks it.
   const component = stronglyConnectedComponents(hookGraph, withHooks);
+  const highest = new Float64Array(nodes.length);
+  const lowest = new Float64Array(nodes.length);
+  for (const i of withHooks) {
+    highest[i] = -Infinity;
+    lowest[i] = Infinity;
+    for (const hook of nodes[i].hooks) {
+      if (hook.order > highest[i]) highest[i] = hook.order;
+      if (hook.order < lowest[i]) lowest[i] = hook.order;
+    }
+  }
   for (const a of withHooks) {
     for (const b of hookGraph[a]) {
-      if (component[a] === component[b]) continue;
-      const dependentOrder = Math.max(...nodes[a].hooks.map((h) => h.order));
-      const dependencyOrder = Math.min(...nodes[b].hooks.map((h) => h.order));
-      if (dependentOrder > dependencyOrder) {
-        warn({
-          kind: 'order-conflict',
-          classes: [nodes[a].name, nodes[b].name],
-          message: MESSAGES.orderConflict(nodes[a].name, nodes[b].name, dependentOrder, dependencyOrder),
-        });
-      }
+      if (component[a] === component[b] || highest[a] <= lowest[b]) continue;
+      warn({
+        kind: 'order-conflict',
+        classes: [nodes[a].name, nodes[b].name],
+        message: MESSAGES.orderConflict(nodes[a].name, nodes[b].name, highest[a], lowest[b]),
+      });
     }
   }
 
   // Rule 1.
   const orders = [...new Set(withHooks.flatMap((i) => nodes[i].hooks.map((h) => h.order)))].sort((x, y) => x - y);
   const phases = orders.map((order) => {
-    const inPhase = (i: number) => nodes[i].hooks.some((h) => h.order === order);
-    const members = withHooks.filter(inPhase);
+    // With one order (most apps) every provider with hooks is in the phase, and the walk below keeps every edge.
+    const inPhase = orders.length === 1 ? hasHooks : (i: number) => nodes[i].hooks.some((h) => h.order === order);
+    const members = orders.length === 1 ? withHooks : withHooks.filter(inPhase);
     // `before[a]` holds what must stop after `a`: the dependencies of `a` within this phase.
     const before = edgesThroughHiddenNodes(hookGraph, members, inPhase);
     breakCycles(before, members, (cycle, stopOrder) =>
@@ -69,11 +92,19 @@ export function buildStopPlan(graph: ProviderGraph): StopPlan {
         ),
       }),
     );
-    const unitId = (i: number) => `${nodes[i].id}#${order}`;
-    const units = new Map<number, StopUnit>();
+    return { order, members, before };
+  });
+  return { warnings, nodes, phases };
+}
+
+/** The building half of `buildStopPlan`: units, their waves, the worst case. */
+export function assembleStopPlan({ warnings, nodes, phases }: StopPlanAnalysis): StopPlan {
+  let worstCaseMs = 0;
+  const assembled = phases.map(({ order, members, before }) => {
+    const units = new Array<StopUnit>(nodes.length);
     for (const i of members) {
-      units.set(i, {
-        id: unitId(i),
+      units[i] = {
+        id: `${nodes[i].id}#${order}`,
         provider: nodes[i].id,
         name: nodes[i].name,
         order,
@@ -81,14 +112,14 @@ export function buildStopPlan(graph: ProviderGraph): StopPlan {
         hooks: nodes[i].hooks.filter((h) => h.order === order),
         after: [],
         wave: 0,
-      });
+      };
     }
-    for (const a of members) for (const b of before[a]) units.get(b)!.after.push(unitId(a));
-    return { order, units: byWave([...units.values()]) };
+    for (const a of members) for (const b of before[a]) units[b].after.push(units[a].id);
+    const { ordered, heaviestMs } = byWave(units, members, before);
+    worstCaseMs += heaviestMs;
+    return { order, units: ordered };
   });
-
-  const worstCaseMs = phases.reduce((sum, phase) => sum + heaviestPath(phase.units, totalTimeout), 0);
-  return { phases, warnings, worstCaseMs };
+  return { phases: assembled, warnings, worstCaseMs };
 }
 
 /** The same graph with only the hooks `keep` accepts; providers and edges stay. */
@@ -104,8 +135,12 @@ export function selectHooks(graph: ProviderGraph, keep: (hook: HookSpec) => bool
  */
 function breakCycles(before: number[][], members: number[], onCycle: (cycle: number[], stopOrder: number[]) => void): void {
   const component = stronglyConnectedComponents(before, members);
+  const size = new Int32Array(members.length);
+  let cycles = false;
+  for (const i of members) if (++size[component[i]] > 1) cycles = true;
+  if (!cycles) return;
   const byComponent = new Map<number, number[]>();
-  for (const i of members) byComponent.set(component[i], [...(byComponent.get(component[i]) ?? []), i]);
+  for (const i of members) if (size[component[i]] > 1) byComponent.set(component[i], [...(byComponent.get(component[i]) ?? []), i]);
   for (const cycle of byComponent.values()) {
     if (cycle.length < 2) continue;
     const chain = [...cycle].sort((x, y) => y - x);
@@ -122,14 +157,31 @@ function breakCycles(before: number[][], members: number[], onCycle: (cycle: num
   }
 }
 
-/** Units with their wave set, sorted by wave, then registration order. */
-function byWave(units: StopUnit[]): StopUnit[] {
-  const layers = longestPathLayers(units);
-  for (const unit of units) unit.wave = layers.get(unit.id)!;
-  return units
-    .map((unit, position) => ({ unit, position }))
-    .sort((x, y) => x.unit.wave - y.unit.wave || x.position - y.position)
-    .map(({ unit }) => unit);
+/**
+ * Sets each unit's wave (0 for units that wait for nothing, else one more
+ * than the highest wave they wait for) and returns the units by wave, then
+ * registration order, with the heaviest chain of timeouts through them. One
+ * pass in topological order over `before`, which is a DAG once cycles are broken.
+ */
+function byWave(units: StopUnit[], members: number[], before: number[][]): { ordered: StopUnit[]; heaviestMs: number } {
+  const waiting = new Int32Array(before.length);
+  for (const a of members) for (const b of before[a]) waiting[b]++;
+  const startMs = new Float64Array(before.length);
+  const ready = members.filter((i) => waiting[i] === 0);
+  let heaviestMs = 0;
+  for (let k = 0; k < ready.length; k++) {
+    const a = ready[k];
+    const endMs = startMs[a] + totalTimeout(units[a]);
+    if (endMs > heaviestMs) heaviestMs = endMs;
+    for (const b of before[a]) {
+      if (units[a].wave + 1 > units[b].wave) units[b].wave = units[a].wave + 1;
+      if (endMs > startMs[b]) startMs[b] = endMs;
+      if (--waiting[b] === 0) ready.push(b);
+    }
+  }
+  // Array.prototype.sort is stable: members are in registration order.
+  const ordered = members.map((i) => units[i]).sort((x, y) => x.wave - y.wave);
+  return { ordered, heaviestMs };
 }
 
 function totalTimeout(unit: StopUnit): number {

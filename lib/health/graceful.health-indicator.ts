@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { markProbe } from '../drain/traffic.watch.js';
 import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 
 /** Options of `isReady()` and `isAlive()`. */
@@ -29,15 +30,24 @@ export class GracefulHealthIndicator {
     private readonly record: LifecycleRecord,
   ) {}
 
-  /** Up only while the application is `'ready'`: from `listen()` until the shutdown signal. */
+  /**
+   * Up only while the application is `'ready'`: from `listen()` until the
+   * shutdown signal. Its answers after the signal let the readiness delay
+   * end early: once it has answered down and only probes arrive.
+   */
   isReady<const Key extends string = 'graceful'>(key: Key = 'graceful' as Key, options: GracefulHealthOptions = {}): HealthIndicatorResult<Key> {
     const session = this.indicators.check(key);
-    return this.record.state === 'ready' ? session.up(this.data(options)) : session.down(this.data(options));
+    markProbe();
+    this.record.readinessProbedAt = Date.now();
+    if (this.record.state === 'ready') return session.up(this.data(options));
+    this.record.onReadinessDown?.();
+    return session.down(this.data(options));
   }
 
   /** Up unless the shutdown passed its deadline or a fatal error was recorded; a normal drain stays alive. */
   isAlive<const Key extends string = 'graceful'>(key: Key = 'graceful' as Key, options: GracefulHealthOptions = {}): HealthIndicatorResult<Key> {
     const session = this.indicators.check(key);
+    markProbe();
     const alive = !this.record.deadlineExceeded && this.record.fatalError === undefined;
     return alive ? session.up(this.data(options)) : session.down(this.data(options));
   }

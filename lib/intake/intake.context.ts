@@ -20,6 +20,8 @@ export interface IntakeContext {
   readonly http?: HttpDrain;
   /** Every singleton provider and controller instance (computed once per call of the registry). */
   instances(): ProviderInstance[];
+  /** The first provider instance that passes `test`, found without listing them all (cheap at startup). */
+  findInstance(test: (instance: object) => boolean): object | undefined;
   /** Every controller class's prototype, with its class name. */
   controllers(): Array<{ name: string; prototype: object }>;
 }

@@ -109,6 +109,13 @@ export class IntakeRegistry {
             },
           ];
         })),
+      findInstance: (test) => {
+        for (const wrapper of discovery.getProviders()) {
+          const instance = wrapper.instance as unknown;
+          if (instance && typeof instance === 'object' && !wrapper.isAlias && test(instance)) return instance;
+        }
+        return undefined;
+      },
       controllers: () =>
         discovery.getControllers().flatMap((wrapper) => {
           const metatype = wrapper.metatype as unknown;

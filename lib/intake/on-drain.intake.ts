@@ -1,5 +1,6 @@
 /** `@OnDrain()` methods: the application's own intake, stopped at the drain beside the module's. */
-import { ON_DRAIN_METADATA } from '../graceful.constants.js';
+import { recordedMethods } from '../decorators/method-target.js';
+import { ON_DRAIN_METADATA, ON_DRAIN_METHODS } from '../graceful.constants.js';
 import type { OnDrainOptions } from '../interfaces/on-drain-options.interface.js';
 import { abortableDelay } from '../shutdown/abortable-delay.js';
 import { HookTimeoutError } from '../errors/hook-timeout.error.js';
@@ -71,23 +72,17 @@ export class OnDrainIntegration implements IntakeIntegration {
   sources(context: IntakeContext): IntakeSource[] {
     const sources: IntakeSource[] = [];
     for (const { name, instance, isSingleton } of context.instances()) {
-      const seen = new Set<string>();
-      for (let p = Object.getPrototypeOf(instance) as object | null; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
-        for (const method of Object.getOwnPropertyNames(p)) {
-          if (method === 'constructor' || seen.has(method)) continue;
-          seen.add(method);
-          const fn = Object.getOwnPropertyDescriptor(p, method)?.value as unknown;
-          if (typeof fn !== 'function') continue;
-          const options = Reflect.getMetadata(ON_DRAIN_METADATA, fn) as OnDrainOptions | undefined;
-          if (!options) continue;
-          if (!isSingleton()) {
-            context.logger.warn(MESSAGES.onDrainNonStatic(`${name}.${method}`));
-            continue;
-          }
-          const timeoutMs = Math.min(options.timeout ?? context.options.drainTimeoutMs, context.options.drainTimeoutMs);
-          const target = instance as Record<string, (context: ShutdownContext) => unknown>;
-          sources.push(new OnDrainMethod((ctx) => target[method](ctx), `${name}.${method}`, timeoutMs, this.reason, this.deadline));
+      for (const method of recordedMethods(Object.getPrototypeOf(instance) as object, ON_DRAIN_METHODS)) {
+        const fn = (instance as Record<string, unknown>)[method];
+        const options = typeof fn === 'function' ? (Reflect.getMetadata(ON_DRAIN_METADATA, fn) as OnDrainOptions | undefined) : undefined;
+        if (!options) continue;
+        if (!isSingleton()) {
+          context.logger.warn(MESSAGES.onDrainNonStatic(`${name}.${method}`));
+          continue;
         }
+        const timeoutMs = Math.min(options.timeout ?? context.options.drainTimeoutMs, context.options.drainTimeoutMs);
+        const target = instance as Record<string, (context: ShutdownContext) => unknown>;
+        sources.push(new OnDrainMethod((ctx) => target[method](ctx), `${name}.${method}`, timeoutMs, this.reason, this.deadline));
       }
     }
     return sources;

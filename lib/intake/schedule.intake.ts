@@ -79,9 +79,9 @@ export class ScheduleIntegration implements IntakeIntegration {
 
   /** Before `init()`, where @nestjs/schedule registers the decorated methods: each is counted while it runs. */
   prepare(context: IntakeContext): void {
-    const found = context.instances().find(({ instance }) => isOrchestrator(instance));
+    const found = context.findInstance(isOrchestrator);
     if (!found) return;
-    const orchestrator = found.instance as Orchestrator & { [COUNTED]?: true };
+    const orchestrator = found as Orchestrator & { [COUNTED]?: true };
     this.orchestrator = orchestrator;
     if (orchestrator[COUNTED]) return;
     orchestrator[COUNTED] = true;
@@ -92,7 +92,7 @@ export class ScheduleIntegration implements IntakeIntegration {
   }
 
   sources(context: IntakeContext): IntakeSource[] {
-    const registry = context.instances().find(({ instance }) => isRegistry(instance))?.instance as Registry | undefined;
+    const registry = context.findInstance(isRegistry) as Registry | undefined;
     if (!registry) return [];
     const scheduled = registry.getCronJobs().size + registry.getIntervals().length + registry.getTimeouts().length;
     return scheduled > 0 || this.inFlight.size > 0 ? [new ScheduleIntake(registry, this.orchestrator, this.inFlight)] : [];

@@ -24,6 +24,10 @@ export class LifecycleRecord {
   /** Set when a fatal error was recorded. */
   fatalError?: unknown;
   lastReport?: ShutdownReport;
+  /** When the readiness indicator last answered: someone probes it (a balancer, the kubelet). */
+  readinessProbedAt?: number;
+  /** Set while the readiness delay waits for a probe to see it down. */
+  onReadinessDown?: () => void;
 
   get state(): LifecycleState {
     return this.subject.value;

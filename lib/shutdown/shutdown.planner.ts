@@ -3,10 +3,10 @@ import { ShutdownHookExplorer, type HookCall } from '../discovery/shutdown-hook.
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { ShutdownPlanError } from '../errors/shutdown-plan.error.js';
 import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
-import { createGracefulLogger } from '../graceful.logger.js';
+import { createGracefulLogger, descriptionLevel } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
-import { buildStopPlan, selectHooks } from '../graph/stop-plan.rules.js';
-import { EMPTY_PLAN } from '../graph/stop-plan.types.js';
+import { analyseStopPlan, assembleStopPlan, selectHooks, type StopPlanAnalysis } from '../graph/stop-plan.rules.js';
+import { EMPTY_PLAN, type StopPlan } from '../graph/stop-plan.types.js';
 import { budgetProblems, type ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { formatPlan } from '../report/plan.formatter.js';
 
@@ -18,10 +18,10 @@ import { formatPlan } from '../report/plan.formatter.js';
 @Injectable()
 export class ShutdownPlanner implements OnModuleInit {
   private readonly logger;
-  /** The `@OnShutdown()` hooks, except the final ones. */
-  plan = EMPTY_PLAN;
-  /** The `final: true` hooks, planned by the same rules. */
-  finalPlan = EMPTY_PLAN;
+  private analysis?: StopPlanAnalysis;
+  private finalAnalysis?: StopPlanAnalysis;
+  private built?: StopPlan;
+  private finalBuilt?: StopPlan;
   /** How to call each hook, by key. */
   calls = new Map<string, HookCall>();
 
@@ -32,16 +32,23 @@ export class ShutdownPlanner implements OnModuleInit {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
   }
 
+  /**
+   * Finds the hooks and checks them at startup; the plan itself (units,
+   * waves, worst case) is built when first needed: by the shutdown, by
+   * `plan`, or for the plan's log line when that line is shown.
+   */
   onModuleInit(): void {
     const { graph, calls } = this.explorer.explore();
     const { strict, finalTimeoutMs, shutdownTimeoutMs, logPlan } = this.options;
-    const plan = buildStopPlan(selectHooks(graph, (hook) => !hook.final));
-    const finalPlan = buildStopPlan(selectHooks(graph, (hook) => Boolean(hook.final)));
-    for (const warning of [...plan.warnings, ...finalPlan.warnings]) {
+    // Most apps have no final hook: then the graph is the plan's as it is, and the final plan is empty.
+    const anyFinal = graph.nodes.some((node) => node.hooks.some((hook) => hook.final));
+    const analysis = analyseStopPlan(anyFinal ? selectHooks(graph, (hook) => !hook.final) : graph);
+    const finalAnalysis = anyFinal ? analyseStopPlan(selectHooks(graph, (hook) => Boolean(hook.final))) : undefined;
+    for (const warning of [...analysis.warnings, ...(finalAnalysis?.warnings ?? [])]) {
       if (strict) throw new ShutdownPlanError(MESSAGES.strictPrefix + warning.message);
       this.logger.warn(warning.message);
     }
-    if (finalPlan.phases.length > 0 && finalTimeoutMs >= shutdownTimeoutMs) {
+    if (anyFinal && finalTimeoutMs >= shutdownTimeoutMs) {
       throw new InvalidGracefulOptionsError(
         MESSAGES.invalidOption(
           'finalTimeoutMs',
@@ -54,16 +61,27 @@ export class ShutdownPlanner implements OnModuleInit {
       if (strict) throw new InvalidGracefulOptionsError(MESSAGES.strictPrefix + problem);
       this.logger.warn(problem);
     }
-    this.plan = plan;
-    this.finalPlan = finalPlan;
+    this.analysis = analysis;
+    this.finalAnalysis = finalAnalysis;
+    this.built = this.finalBuilt = undefined;
     this.calls = calls;
-    if (logPlan === true) this.logger.log(this.describePlan());
-    else if (logPlan === undefined) this.logger.debug(this.describePlan());
+    const level = descriptionLevel(this.options.logger, logPlan);
+    if (level) this.logger[level](this.describePlan());
+  }
+
+  /** The `@OnShutdown()` hooks, except the final ones. */
+  get plan(): StopPlan {
+    return (this.built ??= this.analysis ? assembleStopPlan(this.analysis) : EMPTY_PLAN);
+  }
+
+  /** The `final: true` hooks, planned by the same rules. */
+  get finalPlan(): StopPlan {
+    return (this.finalBuilt ??= this.finalAnalysis ? assembleStopPlan(this.finalAnalysis) : EMPTY_PLAN);
   }
 
   /** The part of the deadline kept back for the final hooks: `finalTimeoutMs` when there are any. */
   get finalReserveMs(): number {
-    return this.finalPlan.phases.length > 0 ? this.options.finalTimeoutMs : 0;
+    return this.finalAnalysis ? this.options.finalTimeoutMs : 0;
   }
 
   /** The plan as the startup log shows it. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
 import { registerShutdownHost, unregisterShutdownHost, type ClosableApplication, type ShutdownHost } from '../adapter/nest.adapter.js';
@@ -9,7 +9,7 @@ import { IntakeRegistry } from '../intake/intake.registry.js';
 import { WorkTracker } from '../drain/work.tracker.js';
 import { HookTimeoutError } from '../errors/hook-timeout.error.js';
 import { GRACEFUL_MODULE_OPTIONS, GracefulExitCode, WATCHDOG_MARGIN_MS } from '../graceful.constants.js';
-import { createGracefulLogger } from '../graceful.logger.js';
+import { createGracefulLogger, descriptionLevel } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { HookSpec, StopPlan } from '../graph/stop-plan.types.js';
 import type { DrainReport, ExitCall, IntakeReport, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
@@ -392,12 +392,10 @@ export class ShutdownSequence implements ShutdownHost {
 
   /** The sources the drain will stop, beside the stop plan (and at its level): looked up only if the line shows. */
   private logIntake(): void {
-    const { logPlan } = this.options;
-    if (logPlan === false || this.options.logger === false || (logPlan === undefined && !Logger.isLevelEnabled('debug'))) return;
+    const level = descriptionLevel(this.options.logger, this.options.logPlan);
+    if (!level) return;
     try {
-      const line = MESSAGES.intakePlan([...(this.http ? ['HTTP'] : []), ...this.intake.sources().map((source) => source.name)]);
-      if (logPlan) this.logger.log(line);
-      else this.logger.debug(line);
+      this.logger[level](MESSAGES.intakePlan([...(this.http ? ['HTTP'] : []), ...this.intake.sources().map((source) => source.name)]));
     } catch (error) {
       this.logger.error(MESSAGES.internalError(), stackOf(error));
     }

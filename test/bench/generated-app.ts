@@ -5,9 +5,9 @@
  * or as `onModuleDestroy` (plain Nest).
  */
 import 'reflect-metadata';
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GracefulModule, OnShutdown } from 'nestjs-graceful';
+import { GracefulModule, OnShutdown, type GracefulModuleOptions } from 'nestjs-graceful';
 
 export interface GeneratedProvider {
   id: number;
@@ -72,6 +72,13 @@ export interface BuildOptions {
   graceful: boolean;
   hookMs: number;
   events?: StopEvent[];
+  /** The module's options; by default silent, no signals, no drain (the scheduling benchmarks). */
+  moduleOptions?: GracefulModuleOptions;
+  /**
+   * One class per provider, injected through its constructor, as in a real
+   * app (Nest reads the parameter types); by default factories sharing three classes.
+   */
+  classes?: boolean;
 }
 
 const token = (id: number) => `UNIT_${id}`;
@@ -97,6 +104,30 @@ export function buildAppModule(providers: GeneratedProvider[], options: BuildOpt
     }
   }
   const StopUnit = options.graceful ? GracefulUnit : PlainUnit;
+  const classOf: Array<new (...deps: unknown[]) => object> = [];
+  const providerOf = (p: GeneratedProvider) => {
+    if (!options.classes) {
+      return { provide: token(p.id), useFactory: () => (p.stops ? new StopUnit(p.id) : new Unit(p.id)), inject: p.deps.map(token) };
+    }
+    const Base = p.stops ? StopUnit : Unit;
+    const name = `Unit${p.id}`;
+    const generated = {
+      [name]: class extends Base {
+        constructor(...deps: unknown[]) {
+          super(p.id);
+          void deps;
+        }
+      },
+    }[name];
+    Injectable()(generated);
+    Reflect.defineMetadata(
+      'design:paramtypes',
+      p.deps.map((d) => classOf[d]),
+      generated,
+    );
+    classOf[p.id] = generated;
+    return generated;
+  };
   const moduleCount = Math.max(...providers.map((p) => p.module)) + 1;
   const modules: DynamicModule[] = [];
   for (let m = 0; m < moduleCount; m++) {
@@ -106,19 +137,15 @@ export function buildAppModule(providers: GeneratedProvider[], options: BuildOpt
     modules.push({
       module: moduleClass,
       imports: [...modules],
-      providers: members.map((p) => ({
-        provide: token(p.id),
-        useFactory: () => (p.stops ? new StopUnit(p.id) : new Unit(p.id)),
-        inject: p.deps.map(token),
-      })),
-      exports: members.map((p) => token(p.id)),
+      providers: members.map(providerOf),
+      exports: members.map((p) => (options.classes ? classOf[p.id] : token(p.id))),
     });
   }
   class GeneratedAppModule {}
   Module({})(GeneratedAppModule);
   return {
     module: GeneratedAppModule,
-    imports: [...(options.graceful ? [GracefulModule.forRoot({ signals: [], logger: false, drainTimeoutMs: 0 })] : []), ...modules],
+    imports: [...(options.graceful ? [GracefulModule.forRoot(options.moduleOptions ?? { signals: [], logger: false, drainTimeoutMs: 0 })] : []), ...modules],
   };
 }
 

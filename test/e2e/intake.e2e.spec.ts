@@ -256,7 +256,9 @@ describe('every source of work stops at the drain, before the hooks', () => {
     expect(await app.exited).toEqual({ code: 1, signal: null });
     expect(app.output).toContain('Poller.stop (@OnDrain) could not be stopped in time');
     expect(row(report(reportFile), 'Poller.stop (@OnDrain)')).toMatchObject({ outcome: 'timeout', stillRunning: 1 });
-    expect(app.events.filter((e) => e.type === 'pool-error')).toEqual([]);
+    // No assertion on pool errors here: a source not stopped in time may still be working when the hooks close
+    // the pool, which is exactly what the timeout, the message and the exit code 1 report.
+    expect(app.events.map((e) => e.type)).toContain('poller-stop');
   });
 
   it('track((signal) => ...): the signal aborts at drainTimeoutMs, and the report counts the task as still running, not cut', async () => {
