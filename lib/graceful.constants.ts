@@ -12,7 +12,12 @@ export const ON_DRAIN_METHODS = 'GRACEFUL:ON_DRAIN_METHODS';
 export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
 export const DEFAULT_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT'];
-export const DEFAULT_KUBERNETES_READINESS_DELAY_MS = 5_000;
+/** The longest readiness delay by default (within 40 % of the deadline). */
+export const DEFAULT_READINESS_DELAY_MS = 5_000;
+/** On Kubernetes the delay never ends before this: endpoint removal does not go through the probe. */
+export const DEFAULT_KUBERNETES_MIN_DELAY_MS = 3_000;
+/** How long only probes must have arrived for the delay to end early. */
+export const DEFAULT_READINESS_QUIET_MS = 1_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export const DEFAULT_FINAL_TIMEOUT_MS = 1_000;
 /** How long after the deadline the watchdog ends a process whose event loop is blocked. */

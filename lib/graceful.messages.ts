@@ -20,12 +20,34 @@ export const MESSAGES = {
   strictPrefix: 'GracefulModule (strict): ',
   budgetHooksSqueezed: (readinessDelayMs: number, drainTimeoutMs: number, shutdownTimeoutMs: number) =>
     `readinessDelayMs (${readinessDelayMs}) + drainTimeoutMs (${drainTimeoutMs}) leave the shutdown hooks less than a fifth of shutdownTimeoutMs (${shutdownTimeoutMs}); shorten the delay or the drain, or raise shutdownTimeoutMs.`,
-  budgetOverGracePeriod: (shutdownTimeoutMs: number, gracePeriodMs: number) =>
-    `shutdownTimeoutMs (${shutdownTimeoutMs}) does not fit inside gracePeriodMs (${gracePeriodMs}) with a second to spare, so the kubelet may kill the pod before the shutdown ends; lower shutdownTimeoutMs to at most ${gracePeriodMs - 1000} or raise terminationGracePeriodSeconds.`,
+  budgetOverGracePeriod: (shutdownTimeoutMs: number, gracePeriodMs: number, preStopMs: number, platform?: string) =>
+    `${preStopMs > 0 ? `preStopMs (${preStopMs}) + ` : ''}shutdownTimeoutMs (${shutdownTimeoutMs}) does not fit inside the grace period of ${gracePeriodMs} ms` +
+    `${platform ? ` (${platform}'s default; set gracePeriodMs if yours differs)` : ' (gracePeriodMs)'} with time to spare, so the process may be killed before the shutdown ends; ` +
+    `lower shutdownTimeoutMs${preStopMs > 0 ? ' or the preStop sleep' : ''}, or raise the grace period (terminationGracePeriodSeconds, kill_timeout, stop_grace_period, stopTimeout).`,
   repeatedSignal: (signal: string, reason: string) => `Received ${signal} while already shutting down (${reason}); the shutdown goes on unchanged.`,
   interrupted: () => 'Second SIGINT during the shutdown: exiting now with 130.',
   shutdownStarted: (reason: string, deadlineMs: number) => `Graceful shutdown started (${reason}); deadline in ${deadlineMs} ms.`,
-  readinessDelay: (ms: number) => `Readiness reports down; waiting ${ms} ms for load balancers to notice.`,
+  readinessDelay: (boundMs: number, floorMs: number, quietMs: number) =>
+    `Readiness reports down; serving until load balancers have stopped sending: once a readiness probe has seen it down and only probes arrived for ${quietMs} ms` +
+    `${floorMs > 0 ? `, not before ${floorMs} ms` : ''}, at most ${boundMs} ms.`,
+  startedByManager: (manager: string, script?: string) =>
+    `Started through ${manager}${script ? ` (script "${script}")` : ''} inside a container: SIGTERM goes to ${manager}, which may not pass it on to Node, or exit before Node has finished, and the shutdown is cut. ` +
+    'Start Node itself as the container command (exec form: CMD ["node", "dist/main.js"]), or behind an init such as tini or `docker run --init`.',
+  startedByShell: (shell: string) =>
+    `Started by a shell (${shell}) inside a container: the shell does not pass SIGTERM on to Node, so the shutdown never starts and the process is killed. ` +
+    'Use the exec form (CMD ["node", "dist/main.js"]) or `exec node dist/main.js` in the script.',
+  terminusGrace: (ms: number) =>
+    `@nestjs/terminus' gracefulShutdownTimeoutMs (${ms}) is set as well: it sleeps again in beforeApplicationShutdown, after this module's readiness delay and drain, and turns liveness down meanwhile. ` +
+    'Remove it from TerminusModule.forRoot(); readinessDelayMs does its job.',
+  otherSignalListener: (signal: string, name: string, where?: string) =>
+    `Another ${signal} listener is registered: ${name}${where ? `, added at ${where}` : ''}. It runs alongside the graceful shutdown and may race it (exiting, closing what the hooks still use). ` +
+    'Remove it and move its work into an @OnShutdown() hook, or leave the signal out of the `signals` option.',
+  readinessDelayEnded: (ms: number, by: string) =>
+    by === 'quiet'
+      ? `Readiness delay ended after ${ms} ms: a probe saw the instance down and traffic went quiet.`
+      : by === 'bound'
+        ? `Readiness delay ended after ${ms} ms, its bound (readinessDelayMs).`
+        : `Readiness delay cut after ${ms} ms by the deadline.`,
   drainStarted: (inFlight: number, ms: number) => `Stopped accepting connections; ${inFlight} request(s) in flight, waiting up to ${ms} ms (drainTimeoutMs).`,
   drainCut: (requests: number, ms: number) => `Drain timeout (${ms} ms) passed: cut ${requests} request(s) in flight.`,
   drainSources: (sources: number, ms: number) => `Stopping ${sources} source(s) of work; waiting up to ${ms} ms (drainTimeoutMs) for the work they took.`,

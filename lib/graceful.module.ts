@@ -13,6 +13,7 @@ import { resolveGracefulOptions } from './options/graceful-options.resolver.js';
 import { ShutdownObservers } from './observe/shutdown.observers.js';
 import { ProcessSignals } from './shutdown/process-signals.js';
 import { ShutdownPlanner } from './shutdown/shutdown.planner.js';
+import { StartupDiagnostics } from './shutdown/startup.diagnostics.js';
 import { ShutdownSequence } from './shutdown/shutdown.sequence.js';
 import { IntakeRegistry } from './intake/intake.registry.js';
 
@@ -54,6 +55,7 @@ export class GracefulModule {
         ShutdownObservers,
         ProcessSignals,
         IntakeRegistry,
+        StartupDiagnostics,
         ShutdownSequence,
         GracefulLifecycleService,
         HealthIndicatorService,

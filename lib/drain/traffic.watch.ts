@@ -68,7 +68,7 @@ export class TrafficWatch {
 
   constructor(
     private readonly server: Pick<NodeJS.EventEmitter, 'prependListener' | 'removeListener'> | undefined,
-    private readonly start: number,
+    start: number,
   ) {
     this.seen = { lastTrafficAt: start, probes: 0, requests: 0 };
     this.server?.prependListener('request', this.onRequest);

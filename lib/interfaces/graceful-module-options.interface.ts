@@ -14,7 +14,9 @@ export interface GracefulModuleOptions {
    * delay, the drain, the hooks and Nest's own hooks all count against it. When
    * it passes, the process logs what still runs and exits at once with 124.
    * Keep it below the pod's `terminationGracePeriodSeconds` (30 s by default).
-   * @default 25000
+   * @default 25000, or on a detected platform its grace period less
+   * `preStopMs` and a margin (5 s of 20 s or more, else 1 s): Cloud Run and
+   * Docker 9000, ECS 25000, PM2 1200
    */
   shutdownTimeoutMs?: number;
   /**
@@ -31,22 +33,63 @@ export interface GracefulModuleOptions {
    */
   strict?: boolean;
   /**
-   * After SIGTERM (or `shutdown()`), how long readiness reports down while the
-   * server still serves, so that load balancers stop routing to this instance.
-   * SIGINT and `app.close()` skip it.
-   * @default 5000 when `KUBERNETES_SERVICE_HOST` is set, otherwise 0
+   * After SIGTERM (or `shutdown()`), readiness reports down while the server
+   * still serves, so that load balancers stop routing to this instance. This
+   * is the longest that delay takes: it ends earlier once the readiness
+   * indicator has answered down at least once and nothing but probes has
+   * arrived for `readinessQuietMs`, never before `readinessMinDelayMs`.
+   * SIGINT and `app.close()` skip it. Setting it fixes the bound; set
+   * `readinessMinDelayMs` to the same value for a fixed delay.
+   * @default Kubernetes 5000; Cloud Run and ECS 0 (they stop routing before
+   * SIGTERM); elsewhere 5000 (at most 40 % of the deadline) if the readiness
+   * indicator was probed before the signal, else 0. Less `preStopMs`.
    */
   readinessDelayMs?: number;
   /**
+   * The readiness delay never ends before this, however quiet the traffic:
+   * for balancers that learn of the shutdown otherwise than through the
+   * probe (Kubernetes endpoints), and low-traffic services where a quiet
+   * second proves little.
+   * @default 3000 on Kubernetes (less `preStopMs`), otherwise 0
+   */
+  readinessMinDelayMs?: number;
+  /**
+   * How long nothing but probes must have arrived, after a readiness probe
+   * saw the instance down, for the readiness delay to end early.
+   * @default 1000
+   */
+  readinessQuietMs?: number;
+  /**
+   * The platform whose time budget sets the defaults of `gracePeriodMs`,
+   * `shutdownTimeoutMs`, `drainTimeoutMs` and the readiness delay. Detected
+   * from the environment: Kubernetes (`KUBERNETES_SERVICE_HOST`), Cloud Run
+   * (`K_SERVICE`), ECS (`ECS_CONTAINER_METADATA_URI_V4`), PM2 (`pm_id` and
+   * an IPC channel), Docker (`/.dockerenv`); `'none'` keeps the plain defaults.
+   * @default detected
+   */
+  platform?: 'kubernetes' | 'cloud-run' | 'ecs' | 'docker' | 'pm2' | 'none';
+  /**
+   * The length of a `preStop` hook (such as Kubernetes' built-in `sleep`
+   * action) that runs before SIGTERM: it counts against the grace period,
+   * so the budget check and the default deadline leave room for it, and the
+   * default readiness delay is shortened by it (the balancers had that time already).
+   * @default 0
+   */
+  preStopMs?: number;
+  /**
    * How long in-flight requests and tracked work may take to finish once the
    * server stops accepting; what is left then is cut.
-   * @default 10000
+   * @default 10000, or 40 % of a shorter deadline
    */
   drainTimeoutMs?: number;
   /**
-   * The pod's termination grace period, if you want the module to check at
-   * startup that `shutdownTimeoutMs` fits inside it with a second to spare.
-   * @default undefined (not checked)
+   * The time the platform gives from SIGTERM to SIGKILL (the pod's
+   * `terminationGracePeriodSeconds`, PM2's `kill_timeout`...). The startup
+   * check makes sure `preStopMs` + `shutdownTimeoutMs` fit inside it with
+   * time to spare; on a detected platform the default deadline is derived from it.
+   * @default the detected platform's: Kubernetes 30000, Cloud Run 10000,
+   * ECS 30000 (or `ECS_CONTAINER_STOP_TIMEOUT`), Docker 10000, PM2 1600 (or
+   * its `kill_timeout`); undefined (not checked) elsewhere
    */
   gracePeriodMs?: number;
   /**

@@ -77,6 +77,25 @@ export interface ExitCall {
   at: number;
 }
 
+/** The readiness delay: its rule, what it saw, and why it ended. */
+export interface ReadinessDelayReport {
+  /** `readinessDelayMs`, `readinessMinDelayMs`, `readinessQuietMs` as they applied. */
+  boundMs: number;
+  floorMs: number;
+  quietMs: number;
+  /** `'quiet'`: a probe saw it down and only probes arrived for `quietMs`; `'bound'`: it took `boundMs`; `'deadline'`: cut. */
+  endedBy: 'quiet' | 'bound' | 'deadline';
+  /** From the signal to the end of the delay. */
+  waitedMs: number;
+  /** From the signal to the first readiness probe answered down, if one was. */
+  probeDownAfterMs?: number;
+  /** From the signal to the arrival of the last request that was not a probe, if one arrived. */
+  lastRequestAfterMs?: number;
+  /** Requests that arrived during the delay, probes included. */
+  requests: number;
+  probes: number;
+}
+
 /** The outcome of one shutdown, in `GracefulLifecycleService.lastReport`. */
 export interface ShutdownReport {
   reason: string;
@@ -84,8 +103,10 @@ export interface ShutdownReport {
   startedAt: number;
   endedAt: number;
   durationMs: number;
-  /** The readiness delay actually waited. */
+  /** The readiness delay actually waited, from the signal. */
   readinessDelayMs: number;
+  /** How the readiness delay went and why it ended, when there was one. */
+  readinessDelay?: ReadinessDelayReport;
   drain?: DrainReport;
   /** Each source of work stopped at the drain, in the order they ended. */
   intake: IntakeReport[];

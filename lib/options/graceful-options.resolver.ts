@@ -1,10 +1,13 @@
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { LoggerService } from '@nestjs/common';
 import {
   DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_FINAL_TIMEOUT_MS,
   DEFAULT_HOOK_TIMEOUT_MS,
-  DEFAULT_KUBERNETES_READINESS_DELAY_MS,
+  DEFAULT_KUBERNETES_MIN_DELAY_MS,
+  DEFAULT_READINESS_DELAY_MS,
+  DEFAULT_READINESS_QUIET_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_SIGNALS,
   MAX_TIMER_MS,
@@ -12,6 +15,7 @@ import {
 import { MESSAGES } from '../graceful.messages.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import type { GracefulModuleOptions, IntakeOptions } from '../interfaces/graceful-module-options.interface.js';
+import { PLATFORM_NAMES, detectPlatform, forcedPlatform, type PlatformEnvironment, type PlatformName, type PlatformProfile } from './platform.profiles.js';
 
 /** The options with every default applied, once, at startup. */
 export interface ResolvedGracefulOptions {
@@ -19,9 +23,19 @@ export interface ResolvedGracefulOptions {
   shutdownTimeoutMs: number;
   signals: string[];
   strict: boolean;
+  /** The longest readiness delay. */
   readinessDelayMs: number;
+  /** The delay runs only if the readiness indicator answered before the signal (nobody to tell otherwise). */
+  readinessDelayIfProbed: boolean;
+  readinessMinDelayMs: number;
+  readinessQuietMs: number;
   drainTimeoutMs: number;
+  /** The platform's grace period, or the user's; undefined when neither is known. */
   gracePeriodMs?: number;
+  preStopMs: number;
+  platform: PlatformProfile;
+  /** Where each default came from, for the startup plan: option name -> "Cloud Run". */
+  defaultsFrom: Partial<Record<'shutdownTimeoutMs' | 'drainTimeoutMs' | 'readinessDelayMs' | 'readinessMinDelayMs' | 'gracePeriodMs', string>>;
   logger?: LoggerService | false;
   logPlan?: boolean;
   reportFile?: string;
@@ -44,12 +58,19 @@ const KNOWN_OPTIONS = new Set<string>([
   'handleFatalErrors',
   'finalTimeoutMs',
   'intake',
+  'readinessMinDelayMs',
+  'readinessQuietMs',
+  'platform',
+  'preStopMs',
 ]);
 
 const INTAKE_SOURCES = ['sse', 'websockets', 'microservices', 'bullmq', 'schedule'] as const;
 
-/** Validates the user's options and applies the defaults; throws naming the option and the value. */
-export function resolveGracefulOptions(options: GracefulModuleOptions | undefined = {}, env: NodeJS.ProcessEnv = process.env): ResolvedGracefulOptions {
+/** Validates the user's options and applies the defaults (the platform's, where it has them); throws naming the option and the value. */
+export function resolveGracefulOptions(
+  options: GracefulModuleOptions | undefined = {},
+  environment: PlatformEnvironment = processEnvironment(),
+): ResolvedGracefulOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidGracefulOptionsError(MESSAGES.invalidOption('options', options, 'an object'));
   }
@@ -64,15 +85,52 @@ export function resolveGracefulOptions(options: GracefulModuleOptions | undefine
       );
     }
   }
-  const inKubernetes = Boolean(env.KUBERNETES_SERVICE_HOST);
-  const resolved: ResolvedGracefulOptions = {
+  const platform = platformOf(options.platform, environment);
+  const defaultsFrom: ResolvedGracefulOptions['defaultsFrom'] = {};
+  const from = <T>(option: keyof ResolvedGracefulOptions['defaultsFrom'], value: T): T => {
+    if (platform.name !== 'none') defaultsFrom[option] = platform.label;
+    return value;
+  };
+  const preStopMs = duration('preStopMs', options.preStopMs, 0);
+  const userGrace = options.gracePeriodMs === undefined ? undefined : duration('gracePeriodMs', options.gracePeriodMs, 0, { positive: true });
+  const gracePeriodMs = userGrace ?? (platform.gracePeriodMs === undefined ? undefined : from('gracePeriodMs', platform.gracePeriodMs));
+  // The deadline fits the grace period, less the preStop hook and a margin for the exit itself.
+  const shutdownTimeoutMs =
+    options.shutdownTimeoutMs !== undefined || gracePeriodMs === undefined || (userGrace === undefined && platform.name === 'none')
+      ? duration('shutdownTimeoutMs', options.shutdownTimeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS, { positive: true })
+      : from('shutdownTimeoutMs', Math.max(100, Math.min(DEFAULT_SHUTDOWN_TIMEOUT_MS, gracePeriodMs - preStopMs - exitMargin(gracePeriodMs))));
+  const drainTimeoutMs =
+    options.drainTimeoutMs !== undefined
+      ? duration('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS)
+      : shares(shutdownTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS) === DEFAULT_DRAIN_TIMEOUT_MS
+        ? DEFAULT_DRAIN_TIMEOUT_MS
+        : from('drainTimeoutMs', shares(shutdownTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS));
+  const readiness = readinessDefaults(platform, shutdownTimeoutMs, preStopMs);
+  const readinessDelayMs =
+    options.readinessDelayMs !== undefined ? duration('readinessDelayMs', options.readinessDelayMs, 0) : from('readinessDelayMs', readiness.boundMs);
+  const readinessMinDelayMs =
+    options.readinessMinDelayMs !== undefined
+      ? duration('readinessMinDelayMs', options.readinessMinDelayMs, 0)
+      : Math.min(readinessDelayMs, readiness.floorMs > 0 ? from('readinessMinDelayMs', readiness.floorMs) : 0);
+  if (readinessMinDelayMs > readinessDelayMs) {
+    throw new InvalidGracefulOptionsError(
+      MESSAGES.invalidOption('readinessMinDelayMs', readinessMinDelayMs, `at most readinessDelayMs (${readinessDelayMs}), the longest the delay may take`),
+    );
+  }
+  return {
     hookTimeoutMs: duration('hookTimeoutMs', options.hookTimeoutMs, DEFAULT_HOOK_TIMEOUT_MS, { positive: true }),
-    shutdownTimeoutMs: duration('shutdownTimeoutMs', options.shutdownTimeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS, { positive: true }),
+    shutdownTimeoutMs,
     signals: signals(options.signals),
     strict: flag('strict', options.strict),
-    readinessDelayMs: duration('readinessDelayMs', options.readinessDelayMs, inKubernetes ? DEFAULT_KUBERNETES_READINESS_DELAY_MS : 0),
-    drainTimeoutMs: duration('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS),
-    gracePeriodMs: options.gracePeriodMs === undefined ? undefined : duration('gracePeriodMs', options.gracePeriodMs, 0, { positive: true }),
+    readinessDelayMs,
+    readinessDelayIfProbed: options.readinessDelayMs === undefined && readiness.ifProbed,
+    readinessMinDelayMs,
+    readinessQuietMs: duration('readinessQuietMs', options.readinessQuietMs, DEFAULT_READINESS_QUIET_MS),
+    drainTimeoutMs,
+    gracePeriodMs,
+    preStopMs,
+    platform,
+    defaultsFrom,
     logger: logger(options.logger),
     logPlan: options.logPlan === undefined ? undefined : flag('logPlan', options.logPlan),
     reportFile: reportFile(options.reportFile),
@@ -80,7 +138,45 @@ export function resolveGracefulOptions(options: GracefulModuleOptions | undefine
     finalTimeoutMs: duration('finalTimeoutMs', options.finalTimeoutMs, DEFAULT_FINAL_TIMEOUT_MS, { positive: true }),
     intake: intake(options.intake),
   };
-  return resolved;
+}
+
+/** The process's own surroundings. */
+export function processEnvironment(): PlatformEnvironment {
+  return { env: process.env, exists: existsSync, hasIpc: typeof process.send === 'function' };
+}
+
+function platformOf(value: unknown, environment: PlatformEnvironment): PlatformProfile {
+  if (value === undefined) return detectPlatform(environment);
+  if (typeof value !== 'string' || !(PLATFORM_NAMES as readonly string[]).includes(value)) {
+    throw new InvalidGracefulOptionsError(MESSAGES.invalidOption('platform', value, `one of ${PLATFORM_NAMES.map((name) => `'${name}'`).join(', ')}`));
+  }
+  return forcedPlatform(value as PlatformName, environment);
+}
+
+/** What is kept between the deadline and the platform's kill: 5 s of a long grace period, 1 s of a short one, a quarter of a very short one. */
+export function exitMargin(gracePeriodMs: number): number {
+  return gracePeriodMs >= 20_000 ? 5000 : gracePeriodMs >= 4000 ? 1000 : Math.round(gracePeriodMs / 4);
+}
+
+/** The drain's default: 10 s, or 40 % of a shorter deadline. */
+function shares(shutdownTimeoutMs: number, fallback: number): number {
+  return Math.min(fallback, Math.round(shutdownTimeoutMs * 0.4));
+}
+
+/**
+ * The readiness delay each platform needs. Where the platform stops routing
+ * before SIGTERM (Cloud Run, ECS behind its load balancer), none. Kubernetes
+ * removes the pod's endpoint whatever the probe says, and its balancers
+ * learn it over the next seconds: up to 5 s, never less than 3 s. Elsewhere
+ * the delay only serves a balancer that probes the readiness indicator: up
+ * to 5 s (within the budget), and only if something probed it before the signal.
+ * A preStop hook has already spent part of it.
+ */
+function readinessDefaults(platform: PlatformProfile, shutdownTimeoutMs: number, preStopMs: number): { boundMs: number; floorMs: number; ifProbed: boolean } {
+  if (platform.stopsRoutingFirst) return { boundMs: 0, floorMs: 0, ifProbed: false };
+  const boundMs = Math.max(0, Math.min(DEFAULT_READINESS_DELAY_MS, Math.round(shutdownTimeoutMs * 0.4)) - preStopMs);
+  if (platform.endpointRemovalWithoutProbe) return { boundMs, floorMs: Math.max(0, DEFAULT_KUBERNETES_MIN_DELAY_MS - preStopMs), ifProbed: false };
+  return { boundMs, floorMs: 0, ifProbed: true };
 }
 
 /** A duration in milliseconds: a finite number, not negative (or positive), that a timer can hold. */
@@ -159,17 +255,18 @@ function logger(value: unknown): LoggerService | false | undefined {
 
 /**
  * What makes the time budget unworkable: the delay and the drain leaving the
- * hooks less than a fifth of the deadline, or a deadline that does not fit in
- * the pod's grace period with a second to spare.
+ * hooks less than a fifth of the deadline, or a preStop hook and a deadline
+ * that do not fit in the grace period with a second to spare (less for very
+ * short grace periods such as PM2's).
  */
 export function budgetProblems(options: ResolvedGracefulOptions): string[] {
   const problems: string[] = [];
-  const { readinessDelayMs, drainTimeoutMs, shutdownTimeoutMs, gracePeriodMs } = options;
+  const { readinessDelayMs, drainTimeoutMs, shutdownTimeoutMs, gracePeriodMs, preStopMs } = options;
   if (shutdownTimeoutMs - readinessDelayMs - drainTimeoutMs < shutdownTimeoutMs / 5) {
     problems.push(MESSAGES.budgetHooksSqueezed(readinessDelayMs, drainTimeoutMs, shutdownTimeoutMs));
   }
-  if (gracePeriodMs !== undefined && shutdownTimeoutMs + 1000 > gracePeriodMs) {
-    problems.push(MESSAGES.budgetOverGracePeriod(shutdownTimeoutMs, gracePeriodMs));
+  if (gracePeriodMs !== undefined && preStopMs + shutdownTimeoutMs + Math.min(1000, exitMargin(gracePeriodMs)) > gracePeriodMs) {
+    problems.push(MESSAGES.budgetOverGracePeriod(shutdownTimeoutMs, gracePeriodMs, preStopMs, options.defaultsFrom.gracePeriodMs));
   }
   return problems;
 }

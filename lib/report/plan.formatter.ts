@@ -6,6 +6,27 @@ export interface PlanBudget {
   drainTimeoutMs: number;
   /** Kept back for the final hooks, when there are any. */
   finalTimeoutMs?: number;
+  platform?: { label: string; detectedBy: string };
+  gracePeriodMs?: number;
+  preStopMs?: number;
+  readinessMinDelayMs?: number;
+  readinessQuietMs?: number;
+  readinessDelayIfProbed?: boolean;
+}
+
+/** The platform and its budget in one line, as the startup log shows it. */
+export function formatPlatform(budget: PlanBudget): string {
+  const { platform, gracePeriodMs, preStopMs = 0, shutdownTimeoutMs, drainTimeoutMs, readinessDelayMs } = budget;
+  const s = (ms: number) => `${+(ms / 1000).toFixed(2)} s`;
+  const where =
+    platform && platform.label !== 'none' ? `${platform.label} (${platform.detectedBy})` : `none detected (${platform?.detectedBy ?? 'not looked for'})`;
+  const grace = gracePeriodMs === undefined ? 'grace period unknown' : `grace ${s(gracePeriodMs)}`;
+  const delay =
+    readinessDelayMs === 0
+      ? 'no readiness delay'
+      : `readiness delay up to ${s(readinessDelayMs)}${budget.readinessDelayIfProbed ? ' if readiness is probed' : ''}, ending once probes saw it down and traffic was quiet ${s(budget.readinessQuietMs ?? 0)}` +
+        (budget.readinessMinDelayMs ? `, not before ${s(budget.readinessMinDelayMs)}` : '');
+  return `platform: ${where}, ${grace}${preStopMs > 0 ? `, preStop ${s(preStopMs)}` : ''}; deadline ${s(shutdownTimeoutMs)}, drain ${s(drainTimeoutMs)}, ${delay}`;
 }
 
 /**
@@ -21,7 +42,7 @@ export function formatPlan(plan: StopPlan, finalPlan: StopPlan, budget: PlanBudg
   const hooks = all.reduce((n, { phase }) => n + phase.units.reduce((m, unit) => m + unit.hooks.length, 0), 0);
   const width = Math.max(0, ...all.flatMap(({ phase }) => phase.units.flatMap((unit) => unit.hooks.map((hook) => hook.name.length))));
   const digits = Math.max(1, ...all.flatMap(({ phase }) => phase.units.flatMap((unit) => unit.hooks.map((hook) => String(hook.timeoutMs).length))));
-  const lines = [`Stop plan: ${hooks} hook(s) in ${all.length} phase(s)`];
+  const lines = [`Stop plan: ${hooks} hook(s) in ${all.length} phase(s)`, `  ${formatPlatform(budget)}`];
   for (const { title, phase } of all) {
     lines.push(`  ${title}`);
     const names = new Map(phase.units.map((unit) => [unit.id, unit.name]));

@@ -4,7 +4,15 @@
  */
 import { GracefulExitCode } from '../graceful.constants.js';
 import type { StopPlan } from '../graph/stop-plan.types.js';
-import type { DrainReport, ExitCall, HookReport, IntakeReport, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
+import type {
+  DrainReport,
+  ExitCall,
+  HookReport,
+  IntakeReport,
+  ShutdownReport,
+  StageReport,
+  ReadinessDelayReport,
+} from '../interfaces/shutdown-report.interface.js';
 import type { HookRun } from '../scheduler/stop.scheduler.js';
 
 /** Everything the outcome depends on. */
@@ -16,8 +24,8 @@ export interface ShutdownFacts {
   plans: StopPlan[];
   runs: HookRun[];
   stages: StageReport[];
-  /** The readiness delay configured; reported as waited only when its stage ran. */
-  readinessDelayMs: number;
+  /** The readiness delay, when one ran. */
+  readinessDelay?: ReadinessDelayReport;
   drain?: DrainReport;
   /** The sources stopped at the drain. */
   intake: IntakeReport[];
@@ -76,7 +84,8 @@ export function buildShutdownReport(facts: ShutdownFacts): ShutdownReport {
     startedAt: facts.startedAt,
     endedAt: facts.endedAt,
     durationMs: facts.endedAt - facts.startedAt,
-    readinessDelayMs: facts.stages.some((stage) => stage.name === 'readiness delay') ? facts.readinessDelayMs : 0,
+    readinessDelayMs: facts.readinessDelay?.waitedMs ?? 0,
+    ...(facts.readinessDelay ? { readinessDelay: facts.readinessDelay } : {}),
     drain: facts.drain,
     intake: [...facts.intake],
     stages: [...facts.stages],

@@ -18,7 +18,7 @@ export function formatTimeline(report: ShutdownReport): string {
       }
       continue;
     }
-    rows.push({ label: stage.name, start: stage.start, end: stage.end, note: '' });
+    rows.push({ label: stage.name, start: stage.start, end: stage.end, note: stage.name === 'readiness delay' ? delayNote(report.readinessDelay) : '' });
     if (stage.name !== 'drain') continue;
     // One row per source of work, under the drain.
     for (const source of report.intake ?? [])
@@ -37,6 +37,20 @@ export function formatTimeline(report: ShutdownReport): string {
     return `${label.padEnd(labelWidth)} |${bar}| ${offset(start)} - ${offset(end)} ms  ${note}`.trimEnd();
   });
   return [header, axis, ...lines].join('\n');
+}
+
+/** Why the readiness delay ended, and what it saw. */
+export function delayNote(delay: ShutdownReport['readinessDelay']): string {
+  if (!delay) return '';
+  const probe = delay.probeDownAfterMs === undefined ? 'no readiness probe saw it down' : `a probe saw it down at ${delay.probeDownAfterMs} ms`;
+  const last = delay.lastRequestAfterMs === undefined ? 'no request but probes' : `last request at ${delay.lastRequestAfterMs} ms`;
+  const why =
+    delay.endedBy === 'quiet'
+      ? `ended early: quiet for ${delay.quietMs} ms`
+      : delay.endedBy === 'bound'
+        ? `ended at its bound (${delay.boundMs} ms)`
+        : 'cut by the deadline';
+  return `${why}; ${probe}, ${last}${delay.floorMs > 0 ? `; floor ${delay.floorMs} ms` : ''}`;
 }
 
 /** What one source did: its numbers, and what was still running at the drain's end. */

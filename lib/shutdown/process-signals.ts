@@ -9,6 +9,15 @@ import { DeadlineWatchdog } from './deadline.watchdog.js';
 
 type Listener = (...args: unknown[]) => void;
 
+/** Marks the module's own process listeners, so that any copy of the package tells them from the app's. */
+const MODULE_LISTENER = Symbol.for('nestjs-graceful.listener');
+
+/** Whether a process listener is one of the module's (of any copy of it). */
+export function isModuleListener(listener: unknown): boolean {
+  const original = (listener as { listener?: unknown } | undefined)?.listener ?? listener;
+  return typeof original === 'function' && (original as unknown as Record<symbol, unknown>)[MODULE_LISTENER] === true;
+}
+
 @Injectable()
 export class ProcessSignals {
   private readonly listeners = new Map<string, Listener>();
@@ -17,6 +26,7 @@ export class ProcessSignals {
   /** Listens to `event` once per instance, however often it is asked. */
   on(event: string, listener: Listener): void {
     if (this.listeners.has(event)) return;
+    Object.defineProperty(listener, MODULE_LISTENER, { value: true });
     this.listeners.set(event, listener);
     process.on(event, listener);
   }
@@ -36,6 +46,11 @@ export class ProcessSignals {
       return undefined as never;
     };
     process.exit = guard;
+  }
+
+  /** Sends a message to the parent process (PM2), if there is a channel to it. */
+  send(message: string): void {
+    process.send?.(message, undefined, {}, (error: Error | null) => void error);
   }
 
   /** Removes every listener and the exit guard. */

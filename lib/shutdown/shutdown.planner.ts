@@ -8,7 +8,7 @@ import { MESSAGES } from '../graceful.messages.js';
 import { analyseStopPlan, assembleStopPlan, selectHooks, type StopPlanAnalysis } from '../graph/stop-plan.rules.js';
 import { EMPTY_PLAN, type StopPlan } from '../graph/stop-plan.types.js';
 import { budgetProblems, type ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
-import { formatPlan } from '../report/plan.formatter.js';
+import { formatPlan, formatPlatform } from '../report/plan.formatter.js';
 
 /**
  * Plans the shutdown at startup: finds the hooks, orders them, and checks the
@@ -57,6 +57,7 @@ export class ShutdownPlanner implements OnModuleInit {
         ),
       );
     }
+    if (this.options.platform.name !== 'none') this.logger.log(formatPlatform(this.options));
     for (const problem of budgetProblems(this.options)) {
       if (strict) throw new InvalidGracefulOptionsError(MESSAGES.strictPrefix + problem);
       this.logger.warn(problem);

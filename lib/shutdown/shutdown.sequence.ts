@@ -5,6 +5,7 @@ import { registerShutdownHost, unregisterShutdownHost, type ClosableApplication,
 import type { HookCall } from '../discovery/shutdown-hook.explorer.js';
 import { HttpDrain } from '../drain/http.drain.js';
 import { drainIntake } from '../drain/traffic.drain.js';
+import { TrafficWatch, delayEnd, type DelayEnd } from '../drain/traffic.watch.js';
 import { IntakeRegistry } from '../intake/intake.registry.js';
 import { WorkTracker } from '../drain/work.tracker.js';
 import { HookTimeoutError } from '../errors/hook-timeout.error.js';
@@ -12,14 +13,15 @@ import { GRACEFUL_MODULE_OPTIONS, GracefulExitCode, WATCHDOG_MARGIN_MS } from '.
 import { createGracefulLogger, descriptionLevel } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { HookSpec, StopPlan } from '../graph/stop-plan.types.js';
-import type { DrainReport, ExitCall, IntakeReport, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
+import type { DrainReport, ExitCall, IntakeReport, ReadinessDelayReport, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
 import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
 import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
-import { abortableDelay, untilAborted } from './abortable-delay.js';
+import { untilAborted } from './abortable-delay.js';
 import { ProcessSignals } from './process-signals.js';
 import { ShutdownPlanner } from './shutdown.planner.js';
+import { StartupDiagnostics } from './startup.diagnostics.js';
 
 /** What started the shutdown, and what it may do. */
 export interface Trigger {
@@ -57,6 +59,9 @@ interface Run {
   hookRuns: HookRun[];
   drain?: DrainReport;
   intake: IntakeReport[];
+  /** Watches requests and probes from the signal to the end of the readiness delay, when there is one. */
+  traffic?: TrafficWatch;
+  delay?: ReadinessDelayReport;
   exitCalls: ExitCall[];
   /** Nest's hooks threw, or the module failed internally. */
   failed: boolean;
@@ -92,6 +97,7 @@ export class ShutdownSequence implements ShutdownHost {
     private readonly modules: ModulesContainer,
     private readonly process: ProcessSignals,
     private readonly intake: IntakeRegistry,
+    private readonly diagnostics: StartupDiagnostics,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
     registerShutdownHost(modules, this);
@@ -142,6 +148,10 @@ export class ShutdownSequence implements ShutdownHost {
     this.record.deadline = run.deadline;
     this.process.guardExit((call) => this.onExitCall(run, call));
     this.record.emit({ type: 'shutdown-start', reason: trigger.reason, deadline: run.deadline, at: startedAt });
+    if (trigger.delay && this.delayBoundMs() > 0) {
+      run.traffic = new TrafficWatch(this.http?.server, startedAt);
+      this.record.onReadinessDown = () => run.traffic?.probeDown();
+    }
     this.record.advance('draining');
     this.http?.closeKeepAlive();
     this.armDeadline(run);
@@ -158,10 +168,7 @@ export class ShutdownSequence implements ShutdownHost {
       // Taken now, once the bootstrap that found the hooks has ended.
       const { plan, finalPlan } = this.planner;
       this.armDeadline(run);
-      if (run.trigger.delay && options.readinessDelayMs > 0) {
-        this.logger.log(MESSAGES.readinessDelay(options.readinessDelayMs));
-        await this.stage(run, 'readiness delay', () => abortableDelay(options.readinessDelayMs, run.expired.signal));
-      }
+      if (run.traffic) await this.stage(run, 'readiness delay', () => this.readinessDelay(run, run.traffic!));
       const outcome = await this.stage(run, 'drain', () =>
         drainIntake(this.http, this.work, this.intake.sources(), options.drainTimeoutMs, run.expired.signal, this.logger, (source) =>
           this.record.emit({ type: 'intake-end', source, at: source.end }),
@@ -181,6 +188,56 @@ export class ShutdownSequence implements ShutdownHost {
       await this.nestHooks(run);
     }
     return this.finish(run);
+  }
+
+  /** The delay's bound for this shutdown: none where nobody probed readiness before the signal, if the defaults say so. */
+  private delayBoundMs(): number {
+    const { readinessDelayMs, readinessDelayIfProbed } = this.options;
+    return readinessDelayIfProbed && this.record.readinessProbedAt === undefined ? 0 : readinessDelayMs;
+  }
+
+  /**
+   * Serves with readiness down until the balancers have stopped sending:
+   * once a probe saw it down and only probes arrived for the quiet period
+   * (never before the floor), or at the bound, or at the deadline.
+   */
+  private readinessDelay(run: Run, traffic: TrafficWatch): Promise<void> {
+    const rule = { boundMs: this.delayBoundMs(), floorMs: this.options.readinessMinDelayMs, quietMs: this.options.readinessQuietMs };
+    this.logger.log(MESSAGES.readinessDelay(rule.boundMs, Math.min(rule.floorMs, rule.boundMs), rule.quietMs));
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const end = (by: DelayEnd) => {
+        clearTimeout(timer);
+        run.expired.signal.removeEventListener('abort', onAbort);
+        traffic.stop();
+        this.record.onReadinessDown = undefined;
+        const seen = traffic.snapshot();
+        const endedAt = Date.now();
+        run.delay = {
+          ...rule,
+          endedBy: by,
+          waitedMs: endedAt - run.startedAt,
+          probeDownAfterMs: seen.probeDownAt === undefined ? undefined : seen.probeDownAt - run.startedAt,
+          lastRequestAfterMs: seen.lastTrafficAt > run.startedAt ? seen.lastTrafficAt - run.startedAt : undefined,
+          requests: seen.requests,
+          probes: seen.probes,
+        };
+        this.logger.log(MESSAGES.readinessDelayEnded(run.delay.waitedMs, by));
+        resolve();
+      };
+      const onAbort = () => end('deadline');
+      const look = () => {
+        const next = delayEnd(rule, run.startedAt, traffic.snapshot());
+        const wait = next.at - Date.now();
+        clearTimeout(timer);
+        if (wait <= 0) end(next.by);
+        else timer = setTimeout(look, wait);
+      };
+      if (run.expired.signal.aborted) return end('deadline');
+      run.expired.signal.addEventListener('abort', onAbort, { once: true });
+      traffic.onChange(look);
+      look();
+    });
   }
 
   private async stage<T>(run: Run, name: StageReport['name'], step: () => Promise<T>): Promise<T> {
@@ -237,7 +294,7 @@ export class ShutdownSequence implements ShutdownHost {
       plans: [this.planner.plan, this.planner.finalPlan],
       runs: run.hookRuns,
       stages: run.stages,
-      readinessDelayMs: this.options.readinessDelayMs,
+      readinessDelay: run.delay,
       drain: run.drain,
       intake: run.intake,
       deadlineExceeded: this.record.deadlineExceeded,
@@ -370,6 +427,7 @@ export class ShutdownSequence implements ShutdownHost {
       this.process.on('uncaughtException', (error) => this.onFatal('uncaughtException', error));
       this.process.on('unhandledRejection', (reason) => this.onFatal('unhandledRejection', reason));
     }
+    if (this.options.platform.name === 'pm2') this.followPm2();
     const server = this.adapterHost.httpAdapter?.getHttpServer?.();
     if (server) {
       this.http = new HttpDrain(server);
@@ -379,11 +437,34 @@ export class ShutdownSequence implements ShutdownHost {
     this.intake.prepare(app, this.http);
   }
 
+  /**
+   * PM2 stops an app with a 'shutdown' message when `shutdown_with_message`
+   * is set: the same shutdown as SIGTERM. With `wait_ready` it waits for
+   * `process.send('ready')`: sent once the application is ready.
+   */
+  private followPm2(): void {
+    this.process.on('message', (message) => {
+      if (message !== 'shutdown') return;
+      if (this.run) this.exitWhenDone(this.run);
+      else void this.begin('shutdown', { delay: true, exit: true });
+    });
+    if (!this.options.platform.waitsForReady) return;
+    const ready = this.record.state$.subscribe((state) => {
+      if (state !== 'ready') return;
+      queueMicrotask(() => ready.unsubscribe());
+      this.process.send('ready');
+    });
+  }
+
   bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T> {
     const seen = done.then((value) => {
       // Without an HTTP server the application is ready once it has started.
       if (step === 'init' && !this.http) this.record.advance('ready');
-      if (step === 'init') this.logIntake();
+      if (step === 'init') {
+        this.logIntake();
+        // With `strict`, a problem found here fails init(): the application does not start.
+        this.diagnostics.check();
+      }
       return value;
     });
     this.bootstraps.push(seen.catch(() => undefined));
@@ -416,6 +497,7 @@ export class ShutdownSequence implements ShutdownHost {
     this.http?.detach();
     this.listening?.unsubscribe();
     this.intake.release();
+    this.diagnostics.release();
     unregisterShutdownHost(this.modules);
   }
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 import { WaitList } from '../../lib/drain/wait-list.js';
 
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 /** The compiled sample app, the one the README's first command starts. */
 export const SAMPLE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'sample', 'main.js');
 
@@ -31,11 +31,22 @@ export class AppProcess {
   readonly exited: Promise<Exit>;
   private readonly changes = new WaitList();
 
-  /** `fixture`: a file name under test/fixtures, or an absolute path such as SAMPLE. */
-  constructor(fixture: string, env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [fixture.startsWith('/') ? fixture : join(FIXTURES, fixture)], {
+  /**
+   * `fixture`: a file name under test/fixtures, or an absolute path such as SAMPLE.
+   * `launch`: how to start it when not as `node <fixture>` (through a shell, npm...): the
+   * process then leads its own group, and `dispose()` kills the whole group.
+   */
+  constructor(
+    fixture: string,
+    env: Record<string, string> = {},
+    private readonly launch?: { command: string; args: (script: string) => string[]; cwd?: string },
+  ) {
+    const script = fixture.startsWith('/') ? fixture : join(FIXTURES, fixture);
+    this.child = spawn(launch ? launch.command : process.execPath, launch ? launch.args(script) : [script], {
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: launch?.cwd,
+      detached: Boolean(launch),
     });
     this.child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       this.stdout += chunk;
@@ -107,17 +118,25 @@ export class AppProcess {
 
   /** Kills the process if a test left it running. */
   dispose(): void {
+    if (this.launch) {
+      try {
+        process.kill(-this.child.pid!, 'SIGKILL');
+      } catch {
+        // The group is gone already.
+      }
+      return;
+    }
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 }
 
 /** Starts fixtures and kills whatever a test leaves behind. */
-export function appProcesses(): { start(fixture: string, env?: Record<string, string>): AppProcess } {
+export function appProcesses(): { start(fixture: string, env?: Record<string, string>, launch?: AppProcess['launch']): AppProcess } {
   const started: AppProcess[] = [];
   afterEach(() => started.splice(0).forEach((app) => app.dispose()));
   return {
-    start(fixture, env) {
-      const app = new AppProcess(fixture, env);
+    start(fixture, env, launch) {
+      const app = new AppProcess(fixture, env, launch);
       started.push(app);
       return app;
     },

@@ -159,7 +159,9 @@ describe('GracefulModule in a testing module', () => {
   it('warns when shutdownTimeoutMs does not fit in gracePeriodMs with a second to spare', async () => {
     const { moduleRef, logger } = await compile({ shutdownTimeoutMs: 29_500, gracePeriodMs: 30_000 });
     await moduleRef.init();
-    expect(logger.lines).toContainEqual(expect.stringContaining('shutdownTimeoutMs (29500) does not fit inside gracePeriodMs (30000) with a second to spare'));
+    expect(logger.lines).toContainEqual(
+      expect.stringContaining('shutdownTimeoutMs (29500) does not fit inside the grace period of 30000 ms (gracePeriodMs) with time to spare'),
+    );
     await moduleRef.close();
   });
 

@@ -11,6 +11,7 @@ import { LifecycleRecord } from '../../lib/lifecycle/lifecycle.record.js';
 import { resolveGracefulOptions } from '../../lib/options/graceful-options.resolver.js';
 import type { ProcessSignals } from '../../lib/shutdown/process-signals.js';
 import type { ShutdownPlanner } from '../../lib/shutdown/shutdown.planner.js';
+import type { StartupDiagnostics } from '../../lib/shutdown/startup.diagnostics.js';
 import { ShutdownSequence } from '../../lib/shutdown/shutdown.sequence.js';
 
 /** The process as the sequence sees it, without a real one: listeners the test fires, exits it records. */
@@ -81,6 +82,7 @@ describe('the shutdown sequence (property)', () => {
         const plan = buildStopPlan({ nodes, edges: s.edges.map(([a, b]) => ({ dependent: `p${a}`, dependency: `p${b}` })) });
         const planner = { plan, finalPlan: EMPTY_PLAN, calls, finalReserveMs: 0 } as unknown as ShutdownPlanner;
         const options = resolveGracefulOptions({
+          platform: 'none',
           logger: false,
           readinessDelayMs: 2,
           drainTimeoutMs: 50,
@@ -99,6 +101,7 @@ describe('the shutdown sequence (property)', () => {
           {} as ModulesContainer,
           fake as unknown as ProcessSignals,
           { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
+          { check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
         );
         let nestRuns = 0;
         // Nest 11's close(): no guard of its own, every call goes to the host.

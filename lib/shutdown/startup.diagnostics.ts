@@ -1,0 +1,169 @@
+/**
+ * Misconfigurations that silently break a graceful shutdown, found while the
+ * application starts: each a warning (an error with `strict`) that names
+ * what to change. The checks are pure functions of facts gathered here.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
+import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
+import { createGracefulLogger } from '../graceful.logger.js';
+import { MESSAGES } from '../graceful.messages.js';
+import type { PlatformName } from '../options/platform.profiles.js';
+import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
+import { isModuleListener } from './process-signals.js';
+
+const CONTAINERS: readonly PlatformName[] = ['kubernetes', 'cloud-run', 'ecs', 'docker'];
+const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'busybox']);
+const MANAGERS = ['npm', 'yarn', 'pnpm'] as const;
+
+/** How the process was started, as far as it can tell. */
+export interface LaunchFacts {
+  platform: PlatformName;
+  /** `npm_lifecycle_event`: a package.json script started it. */
+  script?: string;
+  /** `npm_config_user_agent`: which package manager ran the script. */
+  userAgent?: string;
+  /** The parent's command line, where the system shows it (Linux `/proc`). */
+  parent?: string[];
+  /** Under a test runner. */
+  testRun?: boolean;
+}
+
+/**
+ * Started through a package manager or a shell inside a container: the
+ * warning, or undefined. Not for test runs (`npm test`, Jest, Vitest), which
+ * no platform stops with SIGTERM.
+ */
+export function launcherProblem(facts: LaunchFacts): string | undefined {
+  if (!CONTAINERS.includes(facts.platform) || facts.testRun) return undefined;
+  const parent = facts.parent ?? [];
+  const program = parent.length > 0 ? basename(parent[0]) : '';
+  const manager =
+    MANAGERS.find((name) => facts.userAgent?.startsWith(`${name}/`)) ??
+    MANAGERS.find((name) => program === name || parent.slice(1, 3).some((arg) => basename(arg).startsWith(`${name}`)));
+  if (facts.script || manager) return MESSAGES.startedByManager(manager ?? 'a package manager', facts.script);
+  if (SHELLS.has(program)) return MESSAGES.startedByShell(program);
+  return undefined;
+}
+
+/** A listener on a signal the module handles, as the warning names it. */
+export interface SignalListener {
+  signal: string;
+  name: string;
+  /** Where it was added, when the module saw it being added. */
+  where?: string;
+}
+
+/** The parent's command line from `/proc`, or undefined where there is none. */
+function parentCommand(): string[] | undefined {
+  try {
+    const raw = readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8');
+    const args = raw.split('\0').filter((arg) => arg !== '');
+    return args.length > 0 ? args : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first stack frame outside Node and this package: who added a listener. */
+function adder(stack: string | undefined): string | undefined {
+  const frames = (stack ?? '').split('\n').slice(1);
+  const frame = frames.find((line) => !line.includes('node:') && !line.includes('startup.diagnostics') && !/nestjs-graceful|\/lib\/shutdown\//.test(line));
+  return frame?.trim().replace(/^at /, '');
+}
+
+/**
+ * Runs the checks at the end of `init()`, and keeps watching for listeners
+ * added to the module's signals later on (which it can then name by where
+ * they were added). With `strict`, what it finds at init stops the startup.
+ */
+@Injectable()
+export class StartupDiagnostics {
+  private readonly logger;
+  private readonly addedAt = new Map<(...args: unknown[]) => void, string>();
+  private watching = false;
+
+  constructor(
+    @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
+    private readonly moduleRef: ModuleRef,
+  ) {
+    this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
+    // From the module's creation on: listeners added in bootstrap code are named by where they were added.
+    this.watch();
+  }
+
+  /** Every problem found now, as messages. */
+  problems(): string[] {
+    const problems: string[] = [];
+    const launcher = launcherProblem({
+      platform: this.options.platform.name,
+      script: process.env.npm_lifecycle_event,
+      userAgent: process.env.npm_config_user_agent,
+      parent: parentCommand(),
+      testRun: Boolean(process.env.JEST_WORKER_ID || process.env.VITEST) || /^test/.test(process.env.npm_lifecycle_event ?? ''),
+    });
+    if (launcher) problems.push(launcher);
+    const terminusMs = this.terminusGraceMs();
+    if (terminusMs) problems.push(MESSAGES.terminusGrace(terminusMs));
+    for (const listener of this.otherListeners()) problems.push(MESSAGES.otherSignalListener(listener.signal, listener.name, listener.where));
+    return problems;
+  }
+
+  /** At the end of `init()`: warns, or with `strict` throws the first problem. */
+  check(): void {
+    const problems = this.problems();
+    if (this.options.strict && problems.length > 0) throw new InvalidGracefulOptionsError(MESSAGES.strictPrefix + problems.join('\n'));
+    for (const problem of problems) this.logger.warn(problem);
+    this.announceLater = true;
+  }
+
+  release(): void {
+    if (this.watching) process.removeListener('newListener', this.onNewListener);
+    this.watching = false;
+  }
+
+  /** After `init()`, a listener added to a handled signal is warned about at once. */
+  private announceLater = false;
+
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    process.on('newListener', this.onNewListener);
+  }
+
+  private readonly onNewListener = (event: string | symbol, listener: (...args: unknown[]) => void): void => {
+    if (typeof event !== 'string' || !this.options.signals.includes(event) || isModuleListener(listener)) return;
+    const where = adder(new Error().stack);
+    if (where) this.addedAt.set(listener, where);
+    if (this.announceLater) this.logger.warn(MESSAGES.otherSignalListener(event, nameOf(listener), where));
+  };
+
+  private otherListeners(): SignalListener[] {
+    return this.options.signals.flatMap((signal) =>
+      process
+        .listeners(signal as NodeJS.Signals)
+        .filter((listener) => !isModuleListener(listener))
+        .map((listener) => ({ signal, name: nameOf(listener as never), where: this.addedAt.get(listener as never) })),
+    );
+  }
+
+  /** terminus' `gracefulShutdownTimeoutMs`, if set. */
+  private terminusGraceMs(): number | undefined {
+    try {
+      const options = this.moduleRef.get<{ gracefulShutdownTimeoutMs?: number }>('TERMINUS:MODULE_OPTIONS', { strict: false });
+      const ms = options?.gracefulShutdownTimeoutMs;
+      return typeof ms === 'number' && ms > 0 ? ms : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function nameOf(listener: (...args: unknown[]) => void): string {
+  // `process.once` wraps the listener; the original is on `.listener`.
+  const original = (listener as { listener?: (...args: unknown[]) => void }).listener ?? listener;
+  return original.name ? `${original.name}()` : 'an anonymous function';
+}

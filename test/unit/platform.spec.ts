@@ -1,0 +1,64 @@
+import fc from 'fast-check';
+import { delayEnd } from '../../lib/drain/traffic.watch.js';
+import { launcherProblem } from '../../lib/shutdown/startup.diagnostics.js';
+
+describe('delayEnd (when the measured readiness delay ends)', () => {
+  const rule = { boundMs: 5000, floorMs: 0, quietMs: 1000 };
+
+  it('waits for its bound while no readiness probe has answered down', () => {
+    expect(delayEnd(rule, 0, { lastTrafficAt: 0, probes: 0, requests: 0 })).toEqual({ at: 5000, by: 'bound' });
+  });
+
+  it('ends a quiet period after the last request once a probe saw it down', () => {
+    expect(delayEnd(rule, 0, { probeDownAt: 200, lastTrafficAt: 700, probes: 3, requests: 9 })).toEqual({ at: 1700, by: 'quiet' });
+    expect(delayEnd(rule, 0, { probeDownAt: 2500, lastTrafficAt: 700, probes: 3, requests: 9 })).toEqual({ at: 2500, by: 'quiet' });
+  });
+
+  it('never before the floor, never after the bound', () => {
+    expect(delayEnd({ ...rule, floorMs: 3000 }, 0, { probeDownAt: 100, lastTrafficAt: 0, probes: 1, requests: 1 })).toEqual({ at: 3000, by: 'quiet' });
+    expect(delayEnd(rule, 0, { probeDownAt: 100, lastTrafficAt: 4500, probes: 1, requests: 50 })).toEqual({ at: 5000, by: 'bound' });
+  });
+
+  it('whatever it saw: within [floor, bound], and a quiet end leaves the quiet period after the last request', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ boundMs: fc.nat(20_000), floorMs: fc.nat(20_000), quietMs: fc.nat(5000) }),
+        fc.option(fc.nat(20_000), { nil: undefined }),
+        fc.nat(20_000),
+        (r, probeDownAt, lastTrafficAt) => {
+          const rule = { ...r, floorMs: Math.min(r.floorMs, r.boundMs) };
+          const end = delayEnd(rule, 0, { probeDownAt, lastTrafficAt, probes: 0, requests: 0 });
+          expect(end.at).toBeLessThanOrEqual(rule.boundMs);
+          expect(end.at).toBeGreaterThanOrEqual(rule.floorMs);
+          if (end.by === 'quiet') {
+            expect(probeDownAt).toBeDefined();
+            expect(end.at).toBeGreaterThanOrEqual(lastTrafficAt + rule.quietMs);
+            expect(end.at).toBeGreaterThanOrEqual(probeDownAt!);
+          }
+        },
+      ),
+    );
+  });
+});
+
+describe('launcherProblem (npm, yarn, pnpm or a shell between the container and Node)', () => {
+  it('names the package manager that ran a script in a container', () => {
+    expect(
+      launcherProblem({ platform: 'kubernetes', script: 'start', userAgent: 'npm/11.6.2 node/v20.20.2 linux x64', parent: ['sh', '-c', 'node dist/main.js'] }),
+    ).toContain('Started through npm (script "start") inside a container');
+    expect(launcherProblem({ platform: 'docker', script: 'start:prod', userAgent: 'yarn/1.22.22 npm/? node/v20.20.2' })).toContain('Started through yarn');
+    expect(launcherProblem({ platform: 'ecs', parent: ['node', '/usr/local/lib/node_modules/pnpm/bin/pnpm.cjs', 'start'] })).toContain('Started through pnpm');
+  });
+
+  it('names a shell that stays in between', () => {
+    expect(launcherProblem({ platform: 'cloud-run', parent: ['/bin/sh', '-c', 'node dist/main.js; echo done'] })).toContain('Started by a shell (sh)');
+  });
+
+  it('stays silent outside containers, and for Node started directly or behind an init', () => {
+    expect(launcherProblem({ platform: 'none', script: 'start', userAgent: 'npm/11.6.2' })).toBeUndefined();
+    expect(launcherProblem({ platform: 'pm2', script: 'start', userAgent: 'npm/11.6.2' })).toBeUndefined();
+    expect(launcherProblem({ platform: 'kubernetes', parent: ['/sbin/tini', '--', 'node', 'dist/main.js'] })).toBeUndefined();
+    expect(launcherProblem({ platform: 'kubernetes', parent: ['/usr/bin/containerd-shim-runc-v2'] })).toBeUndefined();
+    expect(launcherProblem({ platform: 'docker', script: 'test', userAgent: 'npm/11.6.2', testRun: true })).toBeUndefined();
+  });
+});
