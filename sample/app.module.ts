@@ -25,6 +25,7 @@ export class AppModule {
               gracePeriodMs: 30_000,
               hookTimeoutMs: 5_000,
               readinessDelayMs: envMs('READINESS_DELAY_MS'),
+              readinessMinDelayMs: envMs('READINESS_MIN_DELAY_MS'),
               drainTimeoutMs: envMs('DRAIN_TIMEOUT_MS'),
               logPlan: true,
             }),
