@@ -34,82 +34,39 @@ export interface PlatformProfile {
   waitsForReady?: boolean;
 }
 
+/** What each platform documents; the environment adds its own numbers where it has them (ECS, PM2). */
+const PROFILES: Record<Exclude<PlatformName, 'none'>, Omit<PlatformProfile, 'name' | 'detectedBy'>> = {
+  kubernetes: { label: 'Kubernetes', gracePeriodMs: 30_000, stopsRoutingFirst: false, endpointRemovalWithoutProbe: true },
+  'cloud-run': { label: 'Cloud Run', gracePeriodMs: 10_000, stopsRoutingFirst: true, endpointRemovalWithoutProbe: false },
+  ecs: { label: 'Amazon ECS', gracePeriodMs: 30_000, stopsRoutingFirst: true, endpointRemovalWithoutProbe: false },
+  docker: { label: 'Docker', gracePeriodMs: 10_000, stopsRoutingFirst: false, endpointRemovalWithoutProbe: false },
+  pm2: { label: 'PM2', gracePeriodMs: 1600, stopsRoutingFirst: false, endpointRemovalWithoutProbe: false },
+};
+
+function profile(name: Exclude<PlatformName, 'none'>, { env }: PlatformEnvironment, detectedBy: string): PlatformProfile {
+  const base: PlatformProfile = { name, detectedBy, ...PROFILES[name] };
+  if (name === 'ecs') return { ...base, gracePeriodMs: parseSeconds(env.ECS_CONTAINER_STOP_TIMEOUT) ?? base.gracePeriodMs };
+  if (name === 'pm2') return { ...base, gracePeriodMs: parseMs(env.kill_timeout) ?? base.gracePeriodMs, waitsForReady: env.wait_ready === 'true' };
+  return base;
+}
+
 /** Detected in this order: the most specific first (a PM2 inside Docker is run by PM2's rules). */
-export function detectPlatform({ env, exists, hasIpc }: PlatformEnvironment): PlatformProfile {
-  if (env.KUBERNETES_SERVICE_HOST) {
-    return {
-      name: 'kubernetes',
-      label: 'Kubernetes',
-      detectedBy: 'KUBERNETES_SERVICE_HOST is set',
-      gracePeriodMs: 30_000,
-      stopsRoutingFirst: false,
-      endpointRemovalWithoutProbe: true,
-    };
-  }
-  if (env.K_SERVICE && env.K_REVISION) {
-    return {
-      name: 'cloud-run',
-      label: 'Cloud Run',
-      detectedBy: 'K_SERVICE and K_REVISION are set',
-      gracePeriodMs: 10_000,
-      stopsRoutingFirst: true,
-      endpointRemovalWithoutProbe: false,
-    };
-  }
+export function detectPlatform(environment: PlatformEnvironment): PlatformProfile {
+  const { env, exists, hasIpc } = environment;
+  if (env.KUBERNETES_SERVICE_HOST) return profile('kubernetes', environment, 'KUBERNETES_SERVICE_HOST is set');
+  if (env.K_SERVICE && env.K_REVISION) return profile('cloud-run', environment, 'K_SERVICE and K_REVISION are set');
   if (env.ECS_CONTAINER_METADATA_URI_V4 || env.ECS_CONTAINER_METADATA_URI || env.AWS_EXECUTION_ENV?.startsWith('AWS_ECS')) {
-    return {
-      name: 'ecs',
-      label: 'Amazon ECS',
-      detectedBy: 'ECS_CONTAINER_METADATA_URI_V4 is set',
-      gracePeriodMs: parseSeconds(env.ECS_CONTAINER_STOP_TIMEOUT) ?? 30_000,
-      stopsRoutingFirst: true,
-      endpointRemovalWithoutProbe: false,
-    };
+    return profile('ecs', environment, 'ECS_CONTAINER_METADATA_URI_V4 is set');
   }
-  if (env.pm_id !== undefined && hasIpc) {
-    return {
-      name: 'pm2',
-      label: 'PM2',
-      detectedBy: 'pm_id is set and PM2 is the parent',
-      gracePeriodMs: parseMs(env.kill_timeout) ?? 1600,
-      stopsRoutingFirst: false,
-      endpointRemovalWithoutProbe: false,
-      waitsForReady: env.wait_ready === 'true',
-    };
-  }
-  if (exists('/.dockerenv') || exists('/run/.containerenv')) {
-    return {
-      name: 'docker',
-      label: 'Docker',
-      detectedBy: exists('/.dockerenv') ? '/.dockerenv exists' : '/run/.containerenv exists',
-      gracePeriodMs: 10_000,
-      stopsRoutingFirst: false,
-      endpointRemovalWithoutProbe: false,
-    };
-  }
+  if (env.pm_id !== undefined && env.pm_id !== '' && hasIpc) return profile('pm2', environment, 'pm_id is set and PM2 is the parent');
+  if (exists('/.dockerenv')) return profile('docker', environment, '/.dockerenv exists');
+  if (exists('/run/.containerenv')) return profile('docker', environment, '/run/.containerenv exists');
   return noPlatform('nothing platform-specific in the environment');
 }
 
-/** The profile of a platform named in the options (`platform: 'cloud-run'`), with the environment's details where it has them. */
+/** The profile of a platform named in the options (`platform: 'cloud-run'`), with the environment's numbers where it has them. */
 export function forcedPlatform(name: PlatformName, environment: PlatformEnvironment): PlatformProfile {
-  if (name === 'none') return noPlatform('platform: none');
-  const detected = detectPlatform(environment);
-  if (detected.name === name) return { ...detected, detectedBy: `platform: '${name}'` };
-  const forced: Record<Exclude<PlatformName, 'none'>, Omit<PlatformProfile, 'detectedBy'>> = {
-    kubernetes: { name, label: 'Kubernetes', gracePeriodMs: 30_000, stopsRoutingFirst: false, endpointRemovalWithoutProbe: true },
-    'cloud-run': { name, label: 'Cloud Run', gracePeriodMs: 10_000, stopsRoutingFirst: true, endpointRemovalWithoutProbe: false },
-    ecs: { name, label: 'Amazon ECS', gracePeriodMs: 30_000, stopsRoutingFirst: true, endpointRemovalWithoutProbe: false },
-    docker: { name, label: 'Docker', gracePeriodMs: 10_000, stopsRoutingFirst: false, endpointRemovalWithoutProbe: false },
-    pm2: {
-      name,
-      label: 'PM2',
-      gracePeriodMs: parseMs(environment.env.kill_timeout) ?? 1600,
-      stopsRoutingFirst: false,
-      endpointRemovalWithoutProbe: false,
-      waitsForReady: environment.env.wait_ready === 'true',
-    },
-  };
-  return { ...forced[name], detectedBy: `platform: '${name}'` };
+  return name === 'none' ? noPlatform('platform: none') : profile(name, environment, `platform: '${name}'`);
 }
 
 function noPlatform(detectedBy: string): PlatformProfile {

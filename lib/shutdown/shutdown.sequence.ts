@@ -498,6 +498,8 @@ export class ShutdownSequence implements ShutdownHost {
     this.listening?.unsubscribe();
     this.intake.release();
     this.diagnostics.release();
+    // A delay the deadline kept from starting leaves its watch on the server.
+    this.run?.traffic?.stop();
     unregisterShutdownHost(this.modules);
   }
 }

@@ -28,14 +28,14 @@ export interface LaunchFacts {
   userAgent?: string;
   /** The parent's command line, where the system shows it (Linux `/proc`). */
   parent?: string[];
-  /** Under a test runner. */
+  /** Under a test runner, or at a terminal: run by a person, not stopped by a platform. */
   testRun?: boolean;
 }
 
 /**
  * Started through a package manager or a shell inside a container: the
- * warning, or undefined. Not for test runs (`npm test`, Jest, Vitest), which
- * no platform stops with SIGTERM.
+ * warning, or undefined. Not for test runs (`npm test`, Jest, Vitest) or a
+ * process at a terminal, which no platform stops with SIGTERM.
  */
 export function launcherProblem(facts: LaunchFacts): string | undefined {
   if (!CONTAINERS.includes(facts.platform) || facts.testRun) return undefined;
@@ -103,7 +103,7 @@ export class StartupDiagnostics {
       script: process.env.npm_lifecycle_event,
       userAgent: process.env.npm_config_user_agent,
       parent: parentCommand(),
-      testRun: Boolean(process.env.JEST_WORKER_ID || process.env.VITEST) || /^test/.test(process.env.npm_lifecycle_event ?? ''),
+      testRun: Boolean(process.env.JEST_WORKER_ID || process.env.VITEST || process.stdin.isTTY) || /^test/.test(process.env.npm_lifecycle_event ?? ''),
     });
     if (launcher) problems.push(launcher);
     const terminusMs = this.terminusGraceMs();
