@@ -422,6 +422,7 @@ export class ShutdownSequence implements ShutdownHost {
   attach(app: ClosableApplication): void {
     if (this.app) return;
     this.app = app;
+    this.diagnostics.watch();
     this.listenTo(this.options.signals);
     if (this.options.handleFatalErrors) {
       this.process.on('uncaughtException', (error) => this.onFatal('uncaughtException', error));

@@ -91,8 +91,6 @@ export class StartupDiagnostics {
     private readonly moduleRef: ModuleRef,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
-    // From the module's creation on: listeners added in bootstrap code are named by where they were added.
-    this.watch();
   }
 
   /** Every problem found now, as messages. */
@@ -128,7 +126,8 @@ export class StartupDiagnostics {
   /** After `init()`, a listener added to a handled signal is warned about at once. */
   private announceLater = false;
 
-  private watch(): void {
+  /** From the moment the application is known (before its `init()`): listeners added from then on are named by where they were added. */
+  watch(): void {
     if (this.watching) return;
     this.watching = true;
     process.on('newListener', this.onNewListener);

@@ -101,7 +101,7 @@ describe('the shutdown sequence (property)', () => {
           {} as ModulesContainer,
           fake as unknown as ProcessSignals,
           { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
-          { check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
+          { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
         );
         let nestRuns = 0;
         // Nest 11's close(): no guard of its own, every call goes to the host.
