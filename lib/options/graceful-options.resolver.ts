@@ -96,15 +96,16 @@ export function resolveGracefulOptions(
   const gracePeriodMs = userGrace ?? (platform.gracePeriodMs === undefined ? undefined : from('gracePeriodMs', platform.gracePeriodMs));
   // The deadline fits the grace period, less the preStop hook and a margin for the exit itself.
   const shutdownTimeoutMs =
-    options.shutdownTimeoutMs !== undefined || gracePeriodMs === undefined || (userGrace === undefined && platform.name === 'none')
+    options.shutdownTimeoutMs !== undefined || gracePeriodMs === undefined
       ? duration('shutdownTimeoutMs', options.shutdownTimeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS, { positive: true })
       : from('shutdownTimeoutMs', Math.max(100, Math.min(DEFAULT_SHUTDOWN_TIMEOUT_MS, gracePeriodMs - preStopMs - exitMargin(gracePeriodMs))));
+  const drainShare = shares(shutdownTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS);
   const drainTimeoutMs =
     options.drainTimeoutMs !== undefined
       ? duration('drainTimeoutMs', options.drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS)
-      : shares(shutdownTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS) === DEFAULT_DRAIN_TIMEOUT_MS
-        ? DEFAULT_DRAIN_TIMEOUT_MS
-        : from('drainTimeoutMs', shares(shutdownTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS));
+      : drainShare === DEFAULT_DRAIN_TIMEOUT_MS
+        ? drainShare
+        : from('drainTimeoutMs', drainShare);
   const readiness = readinessDefaults(platform, shutdownTimeoutMs, preStopMs);
   const readinessDelayMs =
     options.readinessDelayMs !== undefined ? duration('readinessDelayMs', options.readinessDelayMs, 0) : from('readinessDelayMs', readiness.boundMs);
@@ -158,7 +159,7 @@ export function exitMargin(gracePeriodMs: number): number {
   return gracePeriodMs >= 20_000 ? 5000 : gracePeriodMs >= 4000 ? 1000 : Math.round(gracePeriodMs / 4);
 }
 
-/** The drain's default: 10 s, or 40 % of a shorter deadline. */
+/** A stage's default (the drain's, the delay's): `fallback`, or 40 % of a shorter deadline. */
 function shares(shutdownTimeoutMs: number, fallback: number): number {
   return Math.min(fallback, Math.round(shutdownTimeoutMs * 0.4));
 }
@@ -174,7 +175,7 @@ function shares(shutdownTimeoutMs: number, fallback: number): number {
  */
 function readinessDefaults(platform: PlatformProfile, shutdownTimeoutMs: number, preStopMs: number): { boundMs: number; floorMs: number; ifProbed: boolean } {
   if (platform.stopsRoutingFirst) return { boundMs: 0, floorMs: 0, ifProbed: false };
-  const boundMs = Math.max(0, Math.min(DEFAULT_READINESS_DELAY_MS, Math.round(shutdownTimeoutMs * 0.4)) - preStopMs);
+  const boundMs = Math.max(0, shares(shutdownTimeoutMs, DEFAULT_READINESS_DELAY_MS) - preStopMs);
   if (platform.endpointRemovalWithoutProbe) return { boundMs, floorMs: Math.max(0, DEFAULT_KUBERNETES_MIN_DELAY_MS - preStopMs), ifProbed: false };
   return { boundMs, floorMs: 0, ifProbed: true };
 }

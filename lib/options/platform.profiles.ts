@@ -55,9 +55,9 @@ export function detectPlatform(environment: PlatformEnvironment): PlatformProfil
   const { env, exists, hasIpc } = environment;
   if (env.KUBERNETES_SERVICE_HOST) return profile('kubernetes', environment, 'KUBERNETES_SERVICE_HOST is set');
   if (env.K_SERVICE && env.K_REVISION) return profile('cloud-run', environment, 'K_SERVICE and K_REVISION are set');
-  if (env.ECS_CONTAINER_METADATA_URI_V4 || env.ECS_CONTAINER_METADATA_URI || env.AWS_EXECUTION_ENV?.startsWith('AWS_ECS')) {
-    return profile('ecs', environment, 'ECS_CONTAINER_METADATA_URI_V4 is set');
-  }
+  const ecs = (['ECS_CONTAINER_METADATA_URI_V4', 'ECS_CONTAINER_METADATA_URI'] as const).find((name) => env[name]);
+  if (ecs) return profile('ecs', environment, `${ecs} is set`);
+  if (env.AWS_EXECUTION_ENV?.startsWith('AWS_ECS')) return profile('ecs', environment, `AWS_EXECUTION_ENV is ${env.AWS_EXECUTION_ENV}`);
   if (env.pm_id !== undefined && env.pm_id !== '' && hasIpc) return profile('pm2', environment, 'pm_id is set and PM2 is the parent');
   if (exists('/.dockerenv')) return profile('docker', environment, '/.dockerenv exists');
   if (exists('/run/.containerenv')) return profile('docker', environment, '/run/.containerenv exists');

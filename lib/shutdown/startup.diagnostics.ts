@@ -85,6 +85,8 @@ export class StartupDiagnostics {
   private readonly logger;
   private readonly addedAt = new Map<(...args: unknown[]) => void, string>();
   private watching = false;
+  /** After `init()`, a listener added to a handled signal is warned about at once. */
+  private announceLater = false;
 
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
@@ -122,9 +124,6 @@ export class StartupDiagnostics {
     if (this.watching) process.removeListener('newListener', this.onNewListener);
     this.watching = false;
   }
-
-  /** After `init()`, a listener added to a handled signal is warned about at once. */
-  private announceLater = false;
 
   /** From the moment the application is known (before its `init()`): listeners added from then on are named by where they were added. */
   watch(): void {
