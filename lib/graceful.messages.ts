@@ -55,6 +55,7 @@ export const MESSAGES = {
   intakeStopped: (name: string, what: string, ms: number) => `${name} stopped in ${ms} ms: ${what}.`,
   intakeNotStopped: (name: string, running: number, unit: string, ms: number) =>
     `${name} could not be stopped in time: ${running} ${unit}(s) still running when the drain ended (drainTimeoutMs ${ms} ms). The hooks run now; raise drainTimeoutMs, or make that work end sooner.`,
+  workLost: (count: number, unit: string) => `${count} ${unit}(s) taken were not delivered (their reply or ack was refused by the transport)`,
   intakeFailed: (name: string, error: string) => `Stopping ${name} failed: ${error}. The drain goes on without it.`,
   intakePlan: (names: string[]) => `Intake stopped at the drain: ${names.length > 0 ? names.join(', ') : 'none'}.`,
   onDrainNotAMethod: (target: string) => `@OnDrain() on ${target}: it decorates methods only; move it onto the method that stops your consumer.`,

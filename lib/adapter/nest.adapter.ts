@@ -76,6 +76,8 @@ export interface ClosableApplication {
 export interface ShutdownHost {
   /** `init()` began or `enableShutdownHooks()` was called: the application is known. */
   attach(app: ClosableApplication): void;
+  /** Whether `app` is the application the host attached (not one of a hybrid application's microservices). */
+  isApplication(app: unknown): boolean;
   /**
    * A bootstrap step (`init()`, `listen()`) that a shutdown must wait for.
    * Returns the promise to hand the caller: it settles as `done` does, after
@@ -99,6 +101,8 @@ export interface ShutdownHost {
  */
 const REGISTRY = Symbol.for('nestjs-graceful.hosts');
 const PATCHED = Symbol.for('nestjs-graceful.patched');
+/** Set on an application while Nest's own sequence runs inside the host's: calls from inside it go straight to Nest. */
+const IN_NEST_SEQUENCE = Symbol.for('nestjs-graceful.in-nest-sequence');
 const registry: WeakMap<object, ShutdownHost> =
   ((globalThis as Record<symbol, unknown>)[REGISTRY] as WeakMap<object, ShutdownHost> | undefined) ??
   ((globalThis as Record<symbol, unknown>)[REGISTRY] = new WeakMap<object, ShutdownHost>());
@@ -162,7 +166,7 @@ function installInterception(): void {
     (original) =>
       function (this: unknown, signal?: string) {
         const host = hostOf(this);
-        if (!host) return original.call(this, signal);
+        if (!host || (this as Record<symbol, unknown>)[IN_NEST_SEQUENCE]) return original.call(this, signal);
         host.attach(this as ClosableApplication);
         return host.runShutdown(signal, () => original.call(this, signal));
       },
@@ -174,6 +178,7 @@ function installInterception(): void {
       function (this: unknown, signals: string[], options?: unknown) {
         const host = hostOf(this);
         if (!host) return original.call(this, signals, options);
+        interceptStandaloneClose(this);
         host.attach(this as ClosableApplication);
         host.listenTo(signals);
       },
@@ -185,6 +190,7 @@ function installInterception(): void {
       (original) =>
         function (this: unknown, ...args: unknown[]) {
           const host = hostOf(this);
+          if (host) interceptStandaloneClose(this);
           host?.attach(this as ClosableApplication);
           const done = original.apply(this, args);
           return host ? host.bootstrapping('init', done) : done;
@@ -200,6 +206,40 @@ function installInterception(): void {
         host?.attach(this as ClosableApplication);
         const done = original.apply(this, args);
         return host ? host.bootstrapping('listen', done) : done;
+      },
+  );
+}
+
+/**
+ * A standalone microservice (`NestFactory.createMicroservice()`): Nest's
+ * `NestMicroservice.close()` closes its transport server first, then runs
+ * the lifecycle, so the handlers in progress lose their acks and replies.
+ * Its close goes through the host like the others: the drain stops the
+ * server, then Nest's close runs as the host's last stage (its second close
+ * of the server finds it closed). Patched on its class, found at `init()`:
+ * @nestjs/microservices is never imported here.
+ */
+function interceptStandaloneClose(app: unknown): void {
+  const prototype = Object.getPrototypeOf(app) as object | null;
+  if (!prototype || prototype === NestApplicationContext.prototype || prototype === NestApplication.prototype) return;
+  if (typeof (prototype as { getTransportServer?: unknown }).getTransportServer !== 'function' && !('serverInstance' in (app as object))) return;
+  if (!Object.prototype.hasOwnProperty.call(prototype, 'close')) return;
+  patch(
+    prototype,
+    'close',
+    (original) =>
+      function (this: unknown, ...args: unknown[]) {
+        const host = hostOf(this);
+        // A hybrid application's microservices share its container (and host): the application closes them itself.
+        if (!host || (this as Record<symbol, unknown>)[IN_NEST_SEQUENCE] || !host.isApplication(this)) return original.apply(this, args);
+        return host.runShutdown(undefined, async () => {
+          (this as Record<symbol, unknown>)[IN_NEST_SEQUENCE] = true;
+          try {
+            await original.apply(this, args);
+          } finally {
+            delete (this as Record<symbol, unknown>)[IN_NEST_SEQUENCE];
+          }
+        });
       },
   );
 }

@@ -117,6 +117,11 @@ async function drainSource(source: IntakeSource, signal: AbortSignal, record: (r
     },
   );
   const stillRunning = safeCount(() => source.running());
+  const lost = safeCount(() => source.lost?.() ?? 0);
+  if (!failed && lost > 0) {
+    failed = true;
+    error = new Error(MESSAGES.workLost(lost, source.unit));
+  }
   record({
     name: source.name,
     kind: source.kind,
@@ -125,6 +130,7 @@ async function drainSource(source: IntakeSource, signal: AbortSignal, record: (r
     end: Date.now(),
     finished: safeCount(() => source.finished()),
     stillRunning,
+    ...(lost > 0 ? { lost } : {}),
     outcome: failed ? 'error' : stillRunning > 0 ? 'timeout' : 'ok',
     ...(failed ? { error: messageOf(error) } : {}),
   });

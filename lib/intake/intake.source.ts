@@ -23,6 +23,11 @@ export interface IntakeSource {
   finished(): number;
   /** Work still running now. */
   running(): number;
+  /**
+   * Work it took and could not finish delivering (a reply or an ack the
+   * transport rejected): counted in the report, and the exit code is 1.
+   */
+  lost?(): number;
 }
 
 /** Counts work in progress and lets the drain wait until there is none. */

@@ -1,64 +1,80 @@
 /**
  * @nestjs/microservices: every server, of a hybrid application
- * (`connectMicroservice()`) or a standalone one (`createMicroservice()`).
- * The message and event handlers in progress are counted from the start;
- * at the drain each server stops receiving, its handlers finish, and it is
- * closed. Nest's own later `close()` then gets the same close and never a
- * rejection, so a transport that rejects a second close (Redis) no longer fails the shutdown.
+ * (`connectMicroservice()`) or a standalone one (`createMicroservice()`),
+ * custom strategies built on `Server` included. From the server's creation
+ * on, every message is counted from its arrival until its handler, the
+ * stream it returned and its reply have ended. At the drain the server stops
+ * receiving with its transport's own primitive (lib/intake/transports/),
+ * then the messages it took finish and their replies are delivered, then it
+ * is closed once. Nest's own later `close()` gets the same close and never a
+ * rejection, so a transport that rejects a second close (Redis) no longer
+ * fails the shutdown.
  */
 import { isObservable, finalize, type Observable } from 'rxjs';
 import type { IntakeSource } from './intake.source.js';
 import { InFlight } from './intake.source.js';
+import { untilAborted } from '../shutdown/abortable-delay.js';
 import type { IntakeIntegration } from './intake.context.js';
+import { transportOf, type MicroserviceServer, type ReplyTracker, type TransportStop } from './transports/index.js';
 
-/** What the module uses of a `Server` of @nestjs/microservices. */
-interface MicroserviceServer {
-  transportId?: unknown;
-  getHandlerByPattern(pattern: string): Handler | null;
-  close(): unknown;
-  // Per transport, where the server keeps its connection.
-  subClient?: { unsubscribe?(): unknown; punsubscribe?(): unknown };
-  server?: { close?(): unknown };
-  openSockets?: Set<{ pause?(): unknown }>;
-}
 type Handler = ((...args: unknown[]) => Promise<unknown>) & { isEventHandler?: boolean };
+/** One packet of a reply stream, as `Server.send()` hands it to the transport; the last one is `isDisposed`. */
+type ReplyPacket = { isDisposed?: boolean } | undefined;
+type Respond = (packet: ReplyPacket) => unknown;
 
 const TRACKED = Symbol('nestjs-graceful.microservice');
 
-/** The transports Nest ships, by `transportId` (`Transport` of @nestjs/microservices). */
-const TRANSPORT_NAMES: Record<number, string> = { 0: 'TCP', 1: 'Redis', 2: 'NATS', 3: 'MQTT', 4: 'gRPC', 5: 'RabbitMQ', 6: 'Kafka' };
-
-class ServerIntake implements IntakeSource {
+class ServerIntake implements IntakeSource, ReplyTracker {
   readonly kind = 'microservice' as const;
   readonly unit = 'message';
   readonly name: string;
-  readonly inFlight = new InFlight();
+  /** Messages from their arrival until the transport's handling of them has returned. */
+  private readonly received = new InFlight();
+  /** What outlives that: streams a handler returned, replies on their way out. */
+  private readonly outgoing = new InFlight();
+  private lostReplies = 0;
   private closed?: Promise<void>;
-  private readonly closeOnce: () => Promise<void>;
+  private readonly transport: TransportStop;
+  private readonly originalClose: () => unknown;
   private readonly counted = new WeakMap<Handler, Handler>();
 
   constructor(private readonly server: MicroserviceServer) {
-    const transport = typeof server.transportId === 'number' ? TRANSPORT_NAMES[server.transportId] : undefined;
-    this.name = `${transport ?? server.constructor?.name ?? 'custom'} microservice`;
-    const lookup = server.getHandlerByPattern.bind(server);
-    server.getHandlerByPattern = (pattern) => {
-      const handler = lookup(pattern);
-      return handler ? this.count(handler) : handler;
-    };
-    const close = server.close.bind(server);
-    this.closeOnce = () =>
-      (this.closed ??= Promise.resolve()
-        .then(close)
-        .then(() => undefined));
+    this.transport = transportOf(server);
+    this.name = `${this.transport.name} microservice`;
+    // Every transport but gRPC hands each message to handleMessage(); gRPC calls its handlers directly.
+    const receives = typeof server.handleMessage === 'function';
+    if (receives) this.countArrivals();
+    this.countHandlers(receives ? this.outgoing : this.received);
+    this.countReplies();
+    this.originalClose = server.close.bind(server);
     // Closed once: the drain closes it (and reports a failure); Nest's dispose() gets the same close, never a rejection.
     server.close = () => this.closeOnce().catch(() => undefined);
   }
 
-  /** The handler, counted while it runs and while the stream it returns is open. */
-  private count(handler: Handler): Handler {
+  /** From the moment a message arrives (before it is decoded) until the transport has handled it. */
+  private countArrivals(): void {
+    const { server } = this;
+    const handleMessage = (server.handleMessage as (...args: unknown[]) => unknown).bind(server);
+    server.handleMessage = (...args: unknown[]) => {
+      this.transport.watch?.(server, this);
+      return this.received.around(() => handleMessage(...args));
+    };
+  }
+
+  /** Every handler the server looks up, counted while it runs and while the stream it returns is open. */
+  private countHandlers(inFlight: InFlight): void {
+    const handlers = this.server.messageHandlers;
+    if (!handlers) return;
+    const get = handlers.get.bind(handlers);
+    handlers.get = (pattern: string) => {
+      const handler = get(pattern) as Handler | undefined;
+      return typeof handler === 'function' ? this.count(handler, inFlight) : handler;
+    };
+  }
+
+  private count(handler: Handler, inFlight: InFlight): Handler {
     let wrapped = this.counted.get(handler);
     if (!wrapped) {
-      const inFlight = this.inFlight;
       wrapped = new Proxy(handler, {
         async apply(target, thisArg, args) {
           inFlight.enter();
@@ -81,37 +97,72 @@ class ServerIntake implements IntakeSource {
     return wrapped;
   }
 
-  async drain(signal: AbortSignal): Promise<void> {
-    this.inFlight.startCounting();
-    await this.pause();
-    await this.inFlight.settled(signal);
-    if (signal.aborted) return;
-    await this.closeOnce();
+  /** A reply stream (`Server.send()`) is counted until its last packet has been handed to the transport. */
+  private countReplies(): void {
+    const { server } = this;
+    if (typeof server.send !== 'function') return;
+    const send = (server.send as (stream: unknown, respond: Respond) => unknown).bind(server);
+    server.send = (stream: unknown, respond: Respond) => {
+      this.outgoing.enter();
+      return send(stream, async (packet: ReplyPacket) => {
+        try {
+          return await respond(packet);
+        } catch (error) {
+          this.lostReplies++;
+          throw error;
+        } finally {
+          if (packet?.isDisposed) this.outgoing.leave();
+        }
+      });
+    };
   }
 
-  /** Stops receiving where the transport allows it without losing the replies of handlers in progress. */
-  private async pause(): Promise<void> {
-    const { server } = this;
-    switch (server.transportId) {
-      case 1: // Redis: leave the channels; the publisher connection stays for replies.
-        await Promise.all([server.subClient?.unsubscribe?.(), server.subClient?.punsubscribe?.()]);
-        return;
-      case 0: // TCP: stop accepting, stop reading from the clients connected.
-        server.server?.close?.();
-        server.openSockets?.forEach((socket) => socket.pause?.());
-        return;
-      default:
-        // Other transports stop receiving when closed, once their handlers in progress have ended.
-        return;
+  /** ReplyTracker: a publish the transport does not await, counted until the broker has it. */
+  around<T>(reply: T): T {
+    if (!(reply instanceof Promise)) return reply;
+    this.outgoing.enter();
+    reply.then(
+      () => this.outgoing.leave(),
+      () => {
+        this.lostReplies++;
+        this.outgoing.leave();
+      },
+    );
+    return reply;
+  }
+
+  async drain(signal: AbortSignal): Promise<void> {
+    this.received.startCounting();
+    let stopFailed: { error: unknown } | undefined;
+    // A transport that cannot stop receiving is reported; what it took is still awaited and closed.
+    await untilAborted(this.transport.stopReceiving(this.server), signal, (error) => (stopFailed = { error }));
+    while ((this.received.size > 0 || this.outgoing.size > 0) && !signal.aborted) {
+      await this.received.settled(signal);
+      await this.outgoing.settled(signal);
     }
+    if (signal.aborted) return;
+    await this.transport.flush?.(this.server);
+    await this.closeOnce();
+    if (stopFailed) throw stopFailed.error;
+  }
+
+  private closeOnce(): Promise<void> {
+    return (this.closed ??= Promise.resolve()
+      .then(() => this.transport.close?.(this.server))
+      .then(this.originalClose)
+      .then(() => undefined));
   }
 
   finished(): number {
-    return this.inFlight.finished;
+    return this.received.finished;
   }
 
   running(): number {
-    return this.inFlight.size;
+    return this.received.size + this.outgoing.size;
+  }
+
+  lost(): number {
+    return this.lostReplies;
   }
 }
 
@@ -121,7 +172,7 @@ export class MicroserviceIntegration implements IntakeIntegration {
   /** Every server Nest creates for this application; subscribed at startup, before any can receive. */
   addServer(server: unknown): void {
     const candidate = server as MicroserviceServer & { [TRACKED]?: ServerIntake };
-    if (!candidate || typeof candidate.getHandlerByPattern !== 'function' || typeof candidate.close !== 'function') return;
+    if (!candidate || typeof candidate.close !== 'function' || !(candidate.messageHandlers instanceof Map)) return;
     candidate[TRACKED] ??= new ServerIntake(candidate);
     if (!this.servers.includes(candidate[TRACKED])) this.servers.push(candidate[TRACKED]);
   }

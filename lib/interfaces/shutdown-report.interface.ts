@@ -63,6 +63,8 @@ export interface IntakeReport {
   finished: number;
   /** Work still running when the drain ended (`drainTimeoutMs`, or the deadline). */
   stillRunning: number;
+  /** Work taken whose result was not delivered (a reply the broker refused); any makes the outcome `'error'`. */
+  lost?: number;
   /** `'ok'`: stopped and idle in time; `'timeout'`: work was still running; `'error'`: stopping it threw. */
   outcome: 'ok' | 'timeout' | 'error';
   error?: string;

@@ -419,6 +419,10 @@ export class ShutdownSequence implements ShutdownHost {
 
   // The Nest side: the adapter calls these as the application boots.
 
+  isApplication(app: unknown): boolean {
+    return app === this.app;
+  }
+
   attach(app: ClosableApplication): void {
     if (this.app) return;
     this.app = app;
