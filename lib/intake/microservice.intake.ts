@@ -157,8 +157,9 @@ class ServerIntake implements IntakeSource, ReplyTracker {
     return this.received.finished;
   }
 
+  /** Messages not finished: received and not handled, or handled with their stream or reply still going out (each counted once). */
   running(): number {
-    return this.received.size + this.outgoing.size;
+    return Math.max(this.received.size, this.outgoing.size);
   }
 
   lost(): number {
