@@ -17,6 +17,7 @@ import { get } from '../support/http.js';
 import { rollingRestart } from '../support/rolling-restart.js';
 import { haproxyRestart, type HaproxyMode, type HaproxyRun } from './haproxy.js';
 import { realStackRestart, type StackRun } from './real-stack.js';
+import { transportRestart, type TransportCase, type TransportRun } from './transports.js';
 import { startupAt } from './startup.js';
 import { buildAppModule, criticalPathMs, generateHookGraph, orderViolations, type StopEvent } from './generated-app.js';
 
@@ -276,6 +277,24 @@ async function realStack(): Promise<void> {
   });
 }
 
+async function transports(): Promise<void> {
+  const options = { steadyMs: smoke ? 300 : 1500, graceMs: smoke ? 5000 : 30_000 };
+  const names: Record<TransportCase, string> = { rmq: 'RabbitMQ (noAck, hybrid)', nats: 'NATS (queue group)', mqtt: 'MQTT', grpc: 'gRPC (unary)' };
+  const describe = (r: TransportRun) => `${r.failed} failed, ${r.lost} lost, ${r.duplicated} duplicated of ${r.sent}; ${r.exit} after ${ms(r.exitMs)}`;
+  for (const transport of smoke ? (['nats'] as const) : (['rmq', 'nats', 'mqtt', 'grpc'] as const)) {
+    log(`transport restart, ${names[transport]}`);
+    const { graceful, plain } = await transportRestart(transport, options);
+    rows.push({
+      benchmark: `10. Rolling restart of a ${names[transport]} consumer under load: units failed, lost, duplicated; SIGTERM to exit`,
+      graceful: describe(graceful),
+      plain: describe(plain),
+      result: `${graceful.failed + graceful.lost + graceful.duplicated} vs ${plain.failed + plain.lost + plain.duplicated} units failed, lost or duplicated`,
+      target: '0 failed, 0 lost, 0 duplicated, exit 0',
+      met: graceful.failed === 0 && graceful.lost === 0 && graceful.duplicated === 0 && graceful.exit === 'exit 0',
+    });
+  }
+}
+
 function versions(): string {
   const require = createRequire(import.meta.url);
   const version = (name: string) => JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version as string;
@@ -283,7 +302,7 @@ function versions(): string {
 }
 
 const started = performance.now();
-for (const bench of [scheduling, startup, memory, sigtermToExit, busyExit, throughput, rolling, realStack, haproxy]) await bench();
+for (const bench of [scheduling, startup, memory, sigtermToExit, busyExit, throughput, rolling, realStack, transports, haproxy]) await bench();
 const table = [
   `Measured ${versions()}; ${ms(performance.now() - started)} in all.`,
   '',

@@ -7,18 +7,26 @@
  * it. Every unit of work is counted on both instances.
  */
 import { Logger } from '@nestjs/common';
-import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
-import { credentials, loadPackageDefinition, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { firstValueFrom, timeout } from 'rxjs';
 import type { IntakeReport, ShutdownReport } from '../../lib/index.js';
 import { appProcesses, type AppProcess } from '../support/app-process.js';
 import { startMosquitto, startNats, startRabbitMq, type Broker } from '../support/brokers.js';
 import { freePort } from '../support/redis.js';
-import { writeProto } from '../fixtures/work.proto.js';
+import {
+  events,
+  grpcClient,
+  grpcCount,
+  grpcSum,
+  ids,
+  nestClient,
+  produce,
+  repeated,
+  requests,
+  withFailover,
+  type Produced,
+} from '../support/transport-load.js';
 
 const apps = appProcesses();
 beforeAll(() => Logger.overrideLogger(false));
@@ -39,50 +47,6 @@ function row(file: string, prefix: string): IntakeReport {
   const found = report.intake.find((source) => source.name.startsWith(prefix));
   if (!found) throw new Error(`no intake row "${prefix}" in ${JSON.stringify(report.intake.map((source) => source.name))}`);
   return found;
-}
-
-/** The ids an instance reported for `type`. */
-function ids(app: AppProcess, type: string): number[] {
-  return app.events.filter((e) => e.type === type).map((e) => Number(e.id));
-}
-
-/** Ids that occur more than once in `all`. */
-function repeated(all: number[]): number[] {
-  const seen = new Set<number>();
-  return all.filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
-}
-
-interface Produced {
-  sent: number[];
-  ok: number[];
-  failed: Array<{ id: number; error: string }>;
-}
-
-/** Sends one unit every 5 ms without waiting for the last one, until stopped; then waits for every answer. */
-function produce(send: (id: number) => Promise<unknown>, firstId = 0): { stop(): Promise<Produced> } {
-  const produced: Produced = { sent: [], ok: [], failed: [] };
-  const pending = new Set<Promise<void>>();
-  let running = true;
-  const loop = (async () => {
-    for (let id = firstId; running; id++) {
-      produced.sent.push(id);
-      const unit = send(id).then(
-        () => void produced.ok.push(id),
-        (error: unknown) => void produced.failed.push({ id, error: String((error as Error)?.message ?? error) }),
-      );
-      pending.add(unit);
-      void unit.then(() => pending.delete(unit));
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      await Promise.all(pending);
-      return produced;
-    },
-  };
 }
 
 /**
@@ -117,20 +81,6 @@ async function rollingRestart(
 }
 
 const CLEAN = { code: 0, signal: null };
-
-function nestClient(transport: 'rmq' | 'nats' | 'mqtt', url: string, queue?: string): ClientProxy {
-  if (transport === 'rmq') return ClientProxyFactory.create({ transport: Transport.RMQ, options: { urls: [url], queue: queue ?? 'work' } });
-  if (transport === 'nats') return ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [url] } });
-  return ClientProxyFactory.create({ transport: Transport.MQTT, options: { url } });
-}
-
-function events(client: ClientProxy, firstId = 0) {
-  return produce((id) => firstValueFrom(client.emit('evt', { id }), { defaultValue: undefined }), firstId);
-}
-
-function requests(client: ClientProxy, firstId = 1_000_000) {
-  return produce((id) => firstValueFrom(client.send<number>('sum', { id }).pipe(timeout(20_000))), firstId);
-}
 
 describe('RabbitMQ loses nothing in a rolling restart', () => {
   let broker: Broker;
@@ -248,51 +198,15 @@ describe('NATS and MQTT lose nothing in a rolling restart', () => {
 });
 
 describe('gRPC loses nothing in a rolling restart', () => {
-  type Call = (request: object, callback: (error: ServiceError | null, reply?: { id: number }) => void) => void;
-  interface WorkClient {
-    Sum: Call;
-    Count(request: object): NodeJS.EventEmitter;
-    close(): void;
-  }
-
-  function clientFor(port: number): WorkClient {
-    const definition = loadPackageDefinition(loadSync(writeProto())) as unknown as {
-      work: { Work: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => WorkClient };
-    };
-    return new definition.work.Work(`127.0.0.1:${port}`, credentials.createInsecure());
-  }
-
-  function sum(client: WorkClient, id: number): Promise<number> {
-    return new Promise((resolve, reject) => client.Sum({ id }, (error, reply) => (error ? reject(error) : resolve(reply!.id))));
-  }
-
-  function count(client: WorkClient, id: number): Promise<number[]> {
-    return new Promise((resolve, reject) => {
-      const items: number[] = [];
-      const call = client.Count({ id, n: 3 });
-      call.on('data', (item: { id: number }) => items.push(item.id));
-      call.on('error', (error: ServiceError) => reject(Object.assign(error, { items: items.length })));
-      call.on('end', () => resolve(items));
-    });
-  }
-
-  /** A call that A refused before taking it (UNAVAILABLE, nothing received) goes to B, as a client's retry policy would. */
-  function withFailover<T>(call: (client: WorkClient) => Promise<T>, a: WorkClient, b: WorkClient): Promise<T> {
-    return call(a).catch((error: ServiceError & { items?: number }) => {
-      if (error.code === GrpcStatus.UNAVAILABLE && !error.items) return call(b);
-      throw error;
-    });
-  }
-
   it('unary and server-streaming calls in progress finish, new ones go to the next instance: none cancelled, each handled once, exit 0', async () => {
     const [portA, portB] = await Promise.all([freePort(), freePort()]);
-    const a = clientFor(portA);
-    const b = clientFor(portB);
+    const a = grpcClient(portA);
+    const b = grpcClient(portB);
     try {
       const run = await rollingRestart(
         { TRANSPORT: 'grpc', GRPC_URL: `127.0.0.1:${portA}` },
         { TRANSPORT: 'grpc', GRPC_URL: `127.0.0.1:${portB}` },
-        () => [produce((id) => withFailover((c) => sum(c, id), a, b)), produce((id) => withFailover((c) => count(c, id), a, b), 1_000_000)],
+        () => [produce((id) => withFailover((c) => grpcSum(c, id), a, b)), produce((id) => withFailover((c) => grpcCount(c, id), a, b), 1_000_000)],
         'message-done',
         () => true,
       );
