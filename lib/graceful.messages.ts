@@ -55,6 +55,13 @@ export const MESSAGES = {
   intakeStopped: (name: string, what: string, ms: number) => `${name} stopped in ${ms} ms: ${what}.`,
   intakeNotStopped: (name: string, running: number, unit: string, ms: number) =>
     `${name} could not be stopped in time: ${running} ${unit}(s) still running when the drain ended (drainTimeoutMs ${ms} ms). The hooks run now; raise drainTimeoutMs, or make that work end sooner.`,
+  openHandles: (handles: Array<{ description: string; createdAt?: string }>, exiting: boolean) =>
+    `${handles.length} handle(s) opened since startup are still open after the shutdown${exiting ? ' (the process exits anyway)' : ', and keep the process alive'}: ` +
+    `${handles
+      .slice(0, 20)
+      .map((handle) => handle.description + (handle.createdAt ? ` (created at ${handle.createdAt})` : ''))
+      .join('; ')}${handles.length > 20 ? `; and ${handles.length - 20} more` : ''}. Close each in an @OnShutdown() hook.`,
+  childrenStopped: (names: string[]) => `Stopped ${names.length} child process(es) the application left running: ${names.join(', ')}.`,
   workLost: (count: number, unit: string) => `${count} ${unit}(s) taken were not delivered (their reply or ack was refused by the transport)`,
   intakeFailed: (name: string, error: string) => `Stopping ${name} failed: ${error}. The drain goes on without it.`,
   intakePlan: (names: string[]) => `Intake stopped at the drain: ${names.length > 0 ? names.join(', ') : 'none'}.`,

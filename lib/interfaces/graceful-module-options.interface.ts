@@ -33,6 +33,15 @@ export interface GracefulModuleOptions {
    */
   strict?: boolean;
   /**
+   * Records where every server, socket, child process and timer is created,
+   * so that those still open when the shutdown ends are named with the place
+   * that opened them (`openHandles` in the report, the log, and
+   * `assertNoOpenHandles()` in tests). Costs a stack trace per resource
+   * created: for tests and debugging, not production.
+   * @default false
+   */
+  traceHandles?: boolean;
+  /**
    * After SIGTERM (or `shutdown()`), readiness reports down while the server
    * still serves, so that load balancers stop routing to this instance. This
    * is the longest that delay takes: it ends earlier once the readiness

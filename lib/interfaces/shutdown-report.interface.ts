@@ -18,7 +18,7 @@ export interface HookReport {
 
 /** One step of the shutdown, for the timeline. */
 export interface StageReport {
-  name: 'readiness delay' | 'drain' | 'hooks' | "Nest's hooks" | 'final hooks';
+  name: 'readiness delay' | 'drain' | 'hooks' | "Nest's hooks" | 'child processes' | 'final hooks';
   /** Epoch milliseconds. */
   start: number;
   end: number;
@@ -68,6 +68,26 @@ export interface IntakeReport {
   /** `'ok'`: stopped and idle in time; `'timeout'`: work was still running; `'error'`: stopping it threw. */
   outcome: 'ok' | 'timeout' | 'error';
   error?: string;
+}
+
+/** Something still open once the shutdown ended, that would keep the process alive. */
+export interface OpenHandleReport {
+  /** `server`, `socket`, `child process`, `timer`, or the handle's own type. */
+  type: string;
+  /** e.g. `Server on 127.0.0.1:3000`, `127.0.0.1:51234 -> 127.0.0.1:6379`, `pid 4242 (sleep)`. */
+  description: string;
+  /** Where it was created (the first frames of its stack), with the `traceHandles` option. */
+  createdAt?: string;
+}
+
+/** A child process the application started, stopped after Nest's hooks. */
+export interface ChildProcessReport {
+  /** `pid 4242 (sleep)`. */
+  name: string;
+  /** SIGTERM ended it, or SIGKILL did at the deadline. */
+  stoppedBy: 'SIGTERM' | 'SIGKILL';
+  exitCode: number | null;
+  signal: string | null;
 }
 
 /** A `process.exit()` call made during the shutdown (by a hook or a library); the shutdown went on. */
@@ -121,6 +141,14 @@ export interface ShutdownReport {
   fatalError?: string;
   /** `process.exit()` calls made during the shutdown; the highest code among them and the outcome's is the exit code. */
   exitCalls?: ExitCall[];
+  /** Child processes the application started that were still running after Nest's hooks, and how each was stopped. */
+  children?: ChildProcessReport[];
+  /**
+   * What would still keep the process alive when the shutdown ended (servers,
+   * sockets, child processes, timers created since the module started): a
+   * leak to fix. Does not change the exit code.
+   */
+  openHandles?: OpenHandleReport[];
   /** The process exit code this outcome stands for (see `GracefulExitCode`). */
   exitCode: number;
 }

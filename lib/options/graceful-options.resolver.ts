@@ -23,6 +23,7 @@ export interface ResolvedGracefulOptions {
   shutdownTimeoutMs: number;
   signals: string[];
   strict: boolean;
+  traceHandles: boolean;
   /** The longest readiness delay. */
   readinessDelayMs: number;
   /** The delay runs only if the readiness indicator answered before the signal (nobody to tell otherwise). */
@@ -49,6 +50,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'shutdownTimeoutMs',
   'signals',
   'strict',
+  'traceHandles',
   'readinessDelayMs',
   'drainTimeoutMs',
   'gracePeriodMs',
@@ -123,6 +125,7 @@ export function resolveGracefulOptions(
     shutdownTimeoutMs,
     signals: signals(options.signals),
     strict: flag('strict', options.strict),
+    traceHandles: flag('traceHandles', options.traceHandles),
     readinessDelayMs,
     readinessDelayIfProbed: options.readinessDelayMs === undefined && readiness.ifProbed,
     readinessMinDelayMs,

@@ -5,7 +5,9 @@
 import { GracefulExitCode } from '../graceful.constants.js';
 import type { StopPlan } from '../graph/stop-plan.types.js';
 import type {
+  ChildProcessReport,
   DrainReport,
+  OpenHandleReport,
   ExitCall,
   HookReport,
   IntakeReport,
@@ -35,6 +37,8 @@ export interface ShutdownFacts {
   sequenceFailed: boolean;
   /** `process.exit()` calls made during the shutdown, which it outlived. */
   exitCalls: ExitCall[];
+  children?: ChildProcessReport[];
+  openHandles?: OpenHandleReport[];
 }
 
 /**
@@ -93,6 +97,8 @@ export function buildShutdownReport(facts: ShutdownFacts): ShutdownReport {
     deadlineExceeded: facts.deadlineExceeded,
     ...(facts.fatalError !== undefined ? { fatalError: messageOf(facts.fatalError) } : {}),
     ...(facts.exitCalls.length > 0 ? { exitCalls: [...facts.exitCalls] } : {}),
+    ...(facts.children && facts.children.length > 0 ? { children: [...facts.children] } : {}),
+    openHandles: [...(facts.openHandles ?? [])],
     exitCode: exitCodeOf({ ...facts, hooks }),
   };
 }

@@ -13,7 +13,18 @@ import { GRACEFUL_MODULE_OPTIONS, GracefulExitCode, WATCHDOG_MARGIN_MS } from '.
 import { createGracefulLogger, descriptionLevel } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { HookSpec, StopPlan } from '../graph/stop-plan.types.js';
-import type { DrainReport, ExitCall, IntakeReport, ReadinessDelayReport, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
+import type {
+  ChildProcessReport,
+  DrainReport,
+  ExitCall,
+  IntakeReport,
+  OpenHandleReport,
+  ReadinessDelayReport,
+  ShutdownReport,
+  StageReport,
+} from '../interfaces/shutdown-report.interface.js';
+import { stopChildren } from '../process/child-processes.js';
+import { HandleWatch } from '../process/open-handles.js';
 import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
@@ -22,6 +33,9 @@ import { untilAborted } from './abortable-delay.js';
 import { ProcessSignals } from './process-signals.js';
 import { ShutdownPlanner } from './shutdown.planner.js';
 import { StartupDiagnostics } from './startup.diagnostics.js';
+
+/** How long what the last stages closed may take to finish closing before the open handles are listed. */
+const OPEN_HANDLES_SETTLE_MS = 50;
 
 /** What started the shutdown, and what it may do. */
 export interface Trigger {
@@ -63,6 +77,7 @@ interface Run {
   traffic?: TrafficWatch;
   delay?: ReadinessDelayReport;
   exitCalls: ExitCall[];
+  children?: ChildProcessReport[];
   /** Nest's hooks threw, or the module failed internally. */
   failed: boolean;
 }
@@ -87,6 +102,8 @@ export class ShutdownSequence implements ShutdownHost {
   private readonly bootstraps: Array<Promise<unknown>> = [];
   private wrapHook: HookWrapper = (_name, call) => call;
   private run?: Run;
+  /** What the process held when the module was created: left out of the open handles at the end. */
+  private readonly handles: HandleWatch;
 
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
@@ -100,6 +117,7 @@ export class ShutdownSequence implements ShutdownHost {
     private readonly diagnostics: StartupDiagnostics,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
+    this.handles = new HandleWatch(options.traceHandles);
     registerShutdownHost(modules, this);
   }
 
@@ -179,6 +197,11 @@ export class ShutdownSequence implements ShutdownHost {
       this.record.advance('stopping');
       await this.stage(run, 'hooks', () => this.runHooks(run, plan));
       await this.stage(run, "Nest's hooks", () => this.nestHooks(run));
+      const children = this.handles.children();
+      if (children.length > 0) {
+        run.children = await this.stage(run, 'child processes', () => stopChildren(children, run.expired.signal));
+        this.logger.warn(MESSAGES.childrenStopped(run.children.map((child) => `${child.name} by ${child.stoppedBy}`)));
+      }
       // The final phase has a bound of its own, kept back from the deadline.
       clearTimeout(run.deadlineTimer);
       if (finalPlan.phases.length > 0) await this.stage(run, 'final hooks', () => this.runHooks(run, finalPlan, options.finalTimeoutMs));
@@ -187,7 +210,9 @@ export class ShutdownSequence implements ShutdownHost {
       this.logger.error(MESSAGES.internalError(), stackOf(error));
       await this.nestHooks(run);
     }
-    return this.finish(run);
+    // What the last stages closed needs a few turns to finish closing: only then is what stays open known.
+    const openHandles = await this.handles.settled(OPEN_HANDLES_SETTLE_MS, run.trigger.exit);
+    return this.finish(run, openHandles);
   }
 
   /** The delay's bound for this shutdown: none where nobody probed readiness before the signal, if the defaults say so. */
@@ -285,7 +310,7 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   /** Decides the outcome, once; publishes it, once; exits, once. */
-  private finish(run: Run): ShutdownReport {
+  private finish(run: Run, openHandles: OpenHandleReport[]): ShutdownReport {
     clearTimeout(run.deadlineTimer);
     const report = buildShutdownReport({
       reason: run.trigger.reason,
@@ -301,7 +326,10 @@ export class ShutdownSequence implements ShutdownHost {
       fatalError: this.record.fatalError,
       sequenceFailed: run.failed,
       exitCalls: run.exitCalls,
+      children: run.children,
+      openHandles,
     });
+    if (report.openHandles!.length > 0) this.logger.warn(MESSAGES.openHandles(report.openHandles!, run.trigger.exit));
     run.finished = true;
     this.record.lastReport = report;
     this.record.emit({ type: 'shutdown-end', report, at: report.endedAt });
@@ -503,6 +531,7 @@ export class ShutdownSequence implements ShutdownHost {
     this.listening?.unsubscribe();
     this.intake.release();
     this.diagnostics.release();
+    this.handles.release();
     // A delay the deadline kept from starting leaves its watch on the server.
     this.run?.traffic?.stop();
     unregisterShutdownHost(this.modules);

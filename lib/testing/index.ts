@@ -45,3 +45,16 @@ export function endedBefore(report: ShutdownReport, first: string, second: strin
   if (!a?.end || !b?.start) throw new Error(`${!a?.end ? first : second} did not run; stopOrder(report) lists the hooks that did.`);
   return a.end <= b.start;
 }
+
+/**
+ * Fails, naming each, when something opened since the application started
+ * (a server, a socket, a child process, a timer) was still open when its
+ * shutdown ended: what would keep a test runner from exiting. With the
+ * `traceHandles` option each is named with where it was created.
+ */
+export function assertNoOpenHandles(report: ShutdownReport): void {
+  const open = report.openHandles ?? [];
+  if (open.length === 0) return;
+  const lines = open.map((handle) => `  - ${handle.type}: ${handle.description}${handle.createdAt ? `\n    created at ${handle.createdAt}` : ''}`);
+  throw new Error(`${open.length} handle(s) still open after the shutdown; close each in an @OnShutdown() hook:\n${lines.join('\n')}`);
+}

@@ -14,6 +14,7 @@ describe('resolveGracefulOptions', () => {
       hookTimeoutMs: 10_000,
       shutdownTimeoutMs: 25_000,
       signals: ['SIGTERM', 'SIGINT'],
+      traceHandles: false,
       strict: false,
       readinessDelayMs: 5000,
       readinessDelayIfProbed: true,
