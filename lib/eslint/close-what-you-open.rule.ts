@@ -243,12 +243,18 @@ function touchedMembers(sourceCode: SourceCode, functions: TSESTree.FunctionLike
 
 /** What `expression` opens, if it is one of the known openers. */
 function resourceOf(context: Rule.RuleContext, expression: Node): Resource | undefined {
-  let value = unwrap(expression);
+  const value = unwrap(expression);
+  const opener = value && openerOf(context, value);
+  if (opener) return opener;
   // createClient(…).on('error', …).connect(), setInterval(…).unref(), http.createServer(…).listen(…)
-  while (value?.type === 'CallExpression' && value.callee.type === 'MemberExpression' && SAME_THING.includes(propertyName(value.callee) ?? '')) {
-    value = unwrap(value.callee.object);
+  if (value?.type === 'CallExpression' && value.callee.type === 'MemberExpression' && SAME_THING.includes(propertyName(value.callee) ?? '')) {
+    return resourceOf(context, value.callee.object);
   }
-  if (value?.type === 'NewExpression') {
+  return undefined;
+}
+
+function openerOf(context: Rule.RuleContext, value: Node): Opener | undefined {
+  if (value.type === 'NewExpression') {
     const callee = unwrap(value.callee);
     const name = callee?.type === 'Identifier' ? callee.name : callee?.type === 'MemberExpression' ? propertyName(callee) : undefined;
     if (name === undefined || !Object.hasOwn(CONSTRUCTORS, name)) return undefined;
@@ -256,7 +262,7 @@ function resourceOf(context: Rule.RuleContext, expression: Node): Resource | und
     if (opener.sources && !opener.sources.includes(calleeOrigin(context, value.callee)?.source)) return undefined;
     return opener;
   }
-  if (value?.type === 'CallExpression') {
+  if (value.type === 'CallExpression') {
     const origin = calleeOrigin(context, value.callee);
     if (!origin || !Object.hasOwn(FACTORIES, origin.name)) return undefined;
     const opener = FACTORIES[origin.name]!;
