@@ -47,7 +47,7 @@ export const configs: { recommended: Linter.Config } = {
   },
 };
 
-const plugin: ESLint.Plugin & { configs: typeof configs } = { meta, rules, configs };
+const plugin = { meta, rules, configs } satisfies ESLint.Plugin;
 configs.recommended.plugins = { [PLUGIN_NAME]: plugin };
 
 export default plugin;
