@@ -31,15 +31,33 @@ interface Resource {
 interface Opener extends Resource {
   /** The modules it must come from; undefined: any import or require (constructors: any name in scope). */
   sources?: readonly (string | undefined)[];
+  /** Modules whose class of that name holds no connection (HTTP clients). */
+  notFrom?: readonly string[];
 }
 
-const REDIS: Resource = { what: 'a Redis connection', close: 'await $.quit()' };
+/** ioredis; not @upstash/redis, whose `Redis` speaks HTTP and has nothing to close. */
+const REDIS: Opener = { what: 'a Redis connection', close: 'await $.quit()', notFrom: ['@upstash/redis'] };
+/**
+ * `Client` is too common a name to take on its own (Minio, Notion and most
+ * HTTP SDKs export one with nothing to close): only these modules' clients.
+ */
+const CLIENT_MODULES: readonly string[] = [
+  'pg',
+  'cassandra-driver',
+  '@elastic/elasticsearch',
+  '@opensearch-project/opensearch',
+  'ssh2',
+  'undici',
+  'ldapts',
+  'basic-ftp',
+  'hazelcast-client',
+];
 const BULL: readonly string[] = ['bullmq', 'bull'];
 
 /** `new X(...)`: the class names Nest apps open connections, pools, workers and sockets with. */
 const CONSTRUCTORS: Record<string, Opener> = {
   Pool: { what: 'a connection pool', close: 'await $.end()' },
-  Client: { what: 'a client', close: 'await $.end()' },
+  Client: { what: 'a client', close: 'await $.end() (or $.close())', sources: CLIENT_MODULES },
   Redis: REDIS,
   IORedis: REDIS,
   Cluster: REDIS,
@@ -259,7 +277,9 @@ function openerOf(context: Rule.RuleContext, value: Node): Opener | undefined {
     const name = callee?.type === 'Identifier' ? callee.name : callee?.type === 'MemberExpression' ? propertyName(callee) : undefined;
     if (name === undefined || !Object.hasOwn(CONSTRUCTORS, name)) return undefined;
     const opener = CONSTRUCTORS[name]!;
-    if (opener.sources && !opener.sources.includes(calleeOrigin(context, value.callee)?.source)) return undefined;
+    const source = opener.sources || opener.notFrom ? calleeOrigin(context, value.callee)?.source : undefined;
+    if (opener.sources && !opener.sources.includes(source)) return undefined;
+    if (source !== undefined && opener.notFrom?.includes(source)) return undefined;
     return opener;
   }
   if (value.type === 'CallExpression') {

@@ -119,6 +119,20 @@ tester.run('close-what-you-open', closeWhatYouOpen, {
         }`,
     },
     {
+      name: 'HTTP clients with nothing to close: Minio, Upstash Redis',
+      code: `
+        import * as Minio from 'minio';
+        import { Redis } from '@upstash/redis';
+        @Injectable()
+        export class UploadService {
+          private client: Minio.Client;
+          private cache = new Redis({ url: process.env.UPSTASH_URL, token: process.env.UPSTASH_TOKEN });
+          constructor(private readonly config: ConfigService) {
+            this.client = new Minio.Client({ endPoint: config.getOrThrow('S3_HOST'), useSSL: false });
+          }
+        }`,
+    },
+    {
       name: 'a teardown that hands this on, or indexes it, may close anything',
       code: `
         @Injectable()
@@ -164,6 +178,34 @@ tester.run('close-what-you-open', closeWhatYouOpen, {
           messageId: 'neverClosed',
           data: { klass: 'DatabaseService', what: 'a connection pool', member: 'pool', where: 'the constructor', close: 'await this.pool.end()' },
           line: 7,
+        },
+      ],
+    },
+    {
+      name: 'a pg Client connected in onModuleInit, its teardown closing something else',
+      code: `
+        import * as pg from 'pg';
+        @Injectable()
+        export class ListenService {
+          private listener?: pg.Client;
+          async onModuleInit() {
+            this.listener = new pg.Client(process.env.DATABASE_URL);
+            await this.listener.connect();
+            await this.listener.query('LISTEN orders');
+          }
+          @OnShutdown()
+          async stop() { this.subscriptions.clear(); }
+        }`,
+      errors: [
+        {
+          messageId: 'neverClosed',
+          data: {
+            klass: 'ListenService',
+            what: 'a client',
+            member: 'listener',
+            where: 'onModuleInit()',
+            close: 'await this.listener.end() (or this.listener.close())',
+          },
         },
       ],
     },
