@@ -37,7 +37,7 @@ export const noProcessExit: Rule.RuleModule = {
     messages: {
       processExit:
         '`process.exit()` in {{klass}} ends the process at once: no drain, no @OnShutdown() hook, no onModuleDestroy. ' +
-        "Inject GracefulLifecycleService and call `this.lifecycle.shutdown('{{reason}}')` instead: it drains, runs every hook, then exits with the outcome's code.",
+        "Inject GracefulLifecycleService and call `this.lifecycle.shutdown('<reason>')` instead: it drains, runs every hook, then exits (0 when all of that succeeded, not the code given to process.exit).",
     },
   },
   create(context) {
@@ -48,7 +48,7 @@ export const noProcessExit: Rule.RuleModule = {
         if (!isProcessExit(context, call)) return;
         const klass = instanceClassOf(call);
         if (!klass || !isNestClass(klass, decorators)) return;
-        context.report({ node, messageId: 'processExit', data: { klass: className(klass), reason: 'fatal' } });
+        context.report({ node, messageId: 'processExit', data: { klass: className(klass) } });
       },
     } as Rule.RuleListener;
   },

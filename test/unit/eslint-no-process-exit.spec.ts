@@ -88,7 +88,7 @@ tester.run('no-process-exit', noProcessExit, {
             }
           }
         }`,
-      errors: [{ messageId: 'processExit', data: { klass: 'PaymentsService', reason: 'fatal' }, line: 10 }],
+      errors: [{ messageId: 'processExit', data: { klass: 'PaymentsService' }, line: 10 }],
     },
     {
       name: 'an admin endpoint that ends the process from a timer callback',
@@ -127,9 +127,9 @@ tester.run('no-process-exit', noProcessExit, {
           }
         }`,
       errors: [
-        { messageId: 'processExit', data: { klass: 'MailProcessor', reason: 'fatal' } },
-        { messageId: 'processExit', data: { klass: 'EventsGateway', reason: 'fatal' } },
-        { messageId: 'processExit', data: { klass: 'UsersResolver', reason: 'fatal' } },
+        { messageId: 'processExit', data: { klass: 'MailProcessor' } },
+        { messageId: 'processExit', data: { klass: 'EventsGateway' } },
+        { messageId: 'processExit', data: { klass: 'UsersResolver' } },
       ],
     },
     {
@@ -160,8 +160,8 @@ tester.run('no-process-exit', noProcessExit, {
         }`,
       options: [{ decorators: ['Consumer'] }],
       errors: [
-        { messageId: 'processExit', data: { klass: 'Warmup', reason: 'fatal' } },
-        { messageId: 'processExit', data: { klass: 'OrdersConsumer', reason: 'fatal' } },
+        { messageId: 'processExit', data: { klass: 'Warmup' } },
+        { messageId: 'processExit', data: { klass: 'OrdersConsumer' } },
       ],
     },
   ],
