@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ESLint, type Linter } from 'eslint';
@@ -32,6 +34,20 @@ describe('nestjs-graceful/eslint-plugin', () => {
       expect(rule.meta?.docs?.description).toEqual(expect.stringMatching(/^[A-Z].{40,}/));
       expect(`${name}: ${Object.keys(rule.meta?.messages ?? {}).length}`).not.toMatch(/: 0$/);
     }
+  });
+
+  it('loads nothing but its own files and the pure constants (no @nestjs/*, nothing a lint process lacks)', () => {
+    // Wherever the package's exports point (one build or two), the plugin's folder and what its files load.
+    const eslintDir = dirname(createRequire(import.meta.url).resolve('nestjs-graceful/eslint-plugin'));
+    const imports = (file: string) =>
+      [...readFileSync(file, 'utf8').matchAll(/^(?:import\s[^'"]*|(?:const|let|var)\s[^=]+=\s*require\()['"]([^'"]+)['"]/gm)].map((match) => match[1]);
+    const specifiers = new Set(
+      readdirSync(eslintDir)
+        .filter((name) => /\.[cm]?js$/.test(name))
+        .flatMap((name) => imports(join(eslintDir, name))),
+    );
+    expect([...specifiers].filter((specifier) => !specifier!.startsWith('./'))).toEqual(['../graceful.constants.js']);
+    expect(imports(join(eslintDir, '..', 'graceful.constants.js'))).toEqual([]);
   });
 
   it('on the sample: no error, and one warning, the one sleep of a hook that ignores its signal', async () => {
