@@ -25,7 +25,7 @@ export class OrdersService {
       if (signal.aborted) break;
       await this.db.query(`INSERT INTO orders VALUES ('${item}')`, null);
     }
-    await sleep(150); // a visible step in the sample's shutdown log
+    await sleep(150, undefined, { signal }); // a visible step in the sample's shutdown log; ends early if the hook times out
     this.logger.log('outbox flushed');
   }
 }
