@@ -18,6 +18,7 @@ import { rollingRestart } from '../support/rolling-restart.js';
 import { haproxyRestart, type HaproxyMode, type HaproxyRun } from './haproxy.js';
 import { realStackRestart, type StackRun } from './real-stack.js';
 import { transportRestart, type TransportCase, type TransportRun } from './transports.js';
+import { scaleAt } from './scale.js';
 import { startupAt } from './startup.js';
 import { buildAppModule, criticalPathMs, generateHookGraph, orderViolations, type StopEvent } from './generated-app.js';
 
@@ -295,6 +296,36 @@ async function transports(): Promise<void> {
   }
 }
 
+async function scale(): Promise<void> {
+  const count = smoke ? 2000 : 16_000;
+  log(`scale: ${count} providers, ${count / 2} hooks of 0 ms`);
+  const r = await scaleAt(count, smoke ? 1 : 3);
+  rows.push({
+    benchmark: `11. ${count} providers, ${count / 2} hooks of 0 ms: SIGTERM to exit against app.close() of the same app`,
+    graceful: `SIGTERM ${ms(r.sigtermMs)}, app.close() ${ms(r.closeMs)}`,
+    plain: '',
+    result: `${(r.sigtermMs / r.closeMs).toFixed(2)} x app.close()`,
+    target: '<= 1.2 x app.close()',
+    met: r.sigtermMs <= 1.2 * r.closeMs,
+  });
+  rows.push({
+    benchmark: `12. ${count} providers: SIGTERM to the first hook; end of the drain to the first hook`,
+    graceful: `${ms(r.firstHookAfterSignalMs)}; ${ms(r.firstHookAfterDrainMs)}`,
+    plain: '',
+    result: `${ms(r.firstHookAfterDrainMs)} after the drain`,
+    target: '<= 20 ms after the drain',
+    met: r.firstHookAfterDrainMs <= 20,
+  });
+  rows.push({
+    benchmark: `13. ${count} providers: heap the module adds per provider (after a full GC, once listening)`,
+    graceful: `${r.heapPerProviderBytes.toFixed(0)} B`,
+    plain: '0 B',
+    result: `${r.heapPerProviderBytes.toFixed(0)} B per provider`,
+    target: '<= 250 B per provider',
+    met: r.heapPerProviderBytes <= 250,
+  });
+}
+
 function versions(): string {
   const require = createRequire(import.meta.url);
   const version = (name: string) => JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version as string;
@@ -302,7 +333,7 @@ function versions(): string {
 }
 
 const started = performance.now();
-for (const bench of [scheduling, startup, memory, sigtermToExit, busyExit, throughput, rolling, realStack, transports, haproxy]) await bench();
+for (const bench of [scheduling, startup, scale, memory, sigtermToExit, busyExit, throughput, rolling, realStack, transports, haproxy]) await bench();
 const table = [
   `Measured ${versions()}; ${ms(performance.now() - started)} in all.`,
   '',
