@@ -79,9 +79,9 @@ export class HttpServerRegistry {
     return this.entries.size;
   }
 
-  /** The names of the servers that will be drained, for the startup log. */
+  /** The names of the servers known so far, for the startup log (those found at their first request come later). */
   names(): string[] {
-    return [...this.entries.values()].filter(({ drain }) => drain === this.main || drain.serving).map(({ drain }) => drain.name);
+    return [...this.entries.values()].map(({ drain }) => drain.name);
   }
 
   /**

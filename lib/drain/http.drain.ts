@@ -62,7 +62,7 @@ export class HttpDrain {
    */
   constructor(
     readonly server: DrainableServer,
-    private readonly fixedName?: string,
+    private fixedName?: string,
     private readonly closeWhenDone = new WeakSet<Response>(),
   ) {
     this.tls = server instanceof TlsServer;
@@ -110,6 +110,8 @@ export class HttpDrain {
    */
   async drain(signal: AbortSignal, stoppedAccepting: (inFlight: number) => void = () => undefined): Promise<DrainReport> {
     const startedAt = Date.now();
+    // Named while the server still has an address.
+    void this.name;
     this.closeKeepAlive();
     this.draining = true;
     const inFlightAtStart = this.responses.size;
@@ -147,7 +149,9 @@ export class HttpDrain {
     if (this.fixedName) return this.fixedName;
     const address = (this.server as { address?: () => unknown }).address?.();
     const scheme = this.tls ? 'HTTPS' : 'HTTP';
-    return address && typeof address === 'object' && 'port' in address ? `${scheme} :${String(address.port)}` : scheme;
+    // Kept once known: a closed server has no address.
+    if (address && typeof address === 'object' && 'port' in address) return (this.fixedName = `${scheme} :${String(address.port)}`);
+    return scheme;
   }
 
   /** Whether the server ever served: it listens, or has connections (a server that never listened is not drained). */
