@@ -57,7 +57,7 @@ export const MESSAGES = {
       : ''),
   drainBeganReason: (reason: string) => `the drain began (${reason}): end long requests and streams now`,
   drainServerInvalid: (value: unknown) =>
-    `drainServer() takes a Node.js http, https or http2 server (what http.createServer() returns), got ${typeof value === 'object' && value !== null ? `a ${value.constructor?.name ?? 'object'}` : describe(value)}. For Fastify, pass fastify.server.`,
+    `drainServer() takes a Node.js http, https or http2 server (what http.createServer() returns), got ${typeof value === 'object' && value !== null ? `an instance of ${value.constructor?.name ?? 'Object'}` : describe(value)}. For Fastify, pass fastify.server.`,
   drainSources: (sources: number, ms: number) => `Stopping ${sources} source(s) of work; waiting up to ${ms} ms (drainTimeoutMs) for the work they took.`,
   drainTimeoutReason: (ms: number) => `the drain timeout (drainTimeoutMs ${ms} ms) passed`,
   intakeStopped: (name: string, what: string, ms: number) => `${name} stopped in ${ms} ms: ${what}.`,

@@ -71,12 +71,17 @@ export class HttpServerRegistry {
     if (this.closingKeepAlive) drain.closeKeepAlive();
     if (this.drained) server.close(() => undefined);
     else if (drain.serving) this.draining?.(drain);
-    if (servedByApp && this.onServing) this.watchListening(server);
+    if (servedByApp && this.onServing && server !== this.main?.server) this.watchListening(server);
     return drain;
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Whether any server serves (listens, or has connections): the drain then has HTTP rows. */
+  get serving(): boolean {
+    return [...this.entries.values()].some(({ drain }) => drain.serving);
   }
 
   /** The names of the servers known so far, for the startup log (those found at their first request come later). */
@@ -85,11 +90,13 @@ export class HttpServerRegistry {
   }
 
   /**
-   * `ready` is called once, when a server the application serves through
-   * listens (now, or later), or when the first request reaches its handler.
+   * `ready` is called once, when a server other than the application's own
+   * that the application serves through listens (now, or later; found at
+   * its first request, or handed to `drainServer()`). The application's own
+   * server is left to `app.listen()`.
    */
   whenServing(ready: () => void): void {
-    const appServers = [...this.entries.keys()].filter((server) => this.entries.get(server)!.app) as DrainableServer[];
+    const appServers = [...this.entries].filter(([server, entry]) => entry.app && server !== this.main?.server).map(([server]) => server as DrainableServer);
     if (appServers.some((server) => server.listening)) return ready();
     let called = false;
     this.onServing = () => {
@@ -166,7 +173,6 @@ export class HttpServerRegistry {
     const handle = function (this: unknown, request: Request, response: Response, next?: unknown) {
       const server = (request.socket as { server?: object } | undefined)?.server;
       if (server !== main && server !== undefined && !registry.entries.has(server)) registry.found(server as DrainableServer, request, response);
-      registry.onServing?.();
       return original.call(this, request, response, next);
     };
     app.handle = handle;

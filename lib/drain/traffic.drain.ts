@@ -45,7 +45,7 @@ export async function drainIntake(
     intake.push(row);
     onEnd(row);
   };
-  const servers = http && http.size > 0 ? http : undefined;
+  const servers = http?.serving ? http : undefined;
   if (!servers) logger.log(MESSAGES.drainSources(sources.length, timeoutMs));
 
   const tracked: IntakeSource = {
