@@ -3,7 +3,11 @@ import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { GracefulLifecycleService, GracefulModule } from 'nestjs-graceful';
 import { Agent, createServer, type RequestListener, type Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { HttpServerRegistry } from '../../lib/drain/http-server.registry.js';
 import { pathOf, type HttpDrain } from '../../lib/drain/http.drain.js';
@@ -82,13 +86,13 @@ describe('the drain of several servers, as data', () => {
 });
 
 describe('the HTTP servers of one application', () => {
-  const servers: Server[] = [];
+  const servers: Array<Server | HttpsServer> = [];
   const registries: HttpServerRegistry[] = [];
   afterEach(async () => {
     registries.splice(0).forEach((registry) => registry.release());
     await Promise.all(servers.splice(0).map((server) => (server.closeAllConnections(), new Promise((resolve) => server.close(resolve)))));
   });
-  const listen = async (server: Server) => {
+  const listen = async (server: Server | HttpsServer) => {
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return (server.address() as AddressInfo).port;
@@ -142,6 +146,21 @@ describe('the HTTP servers of one application', () => {
     // The application's own server never listened: no row for it.
     expect(reports).toHaveLength(2);
     expect(reports.map((report) => report.requestsCompleted)).toEqual([1, 1]);
+  });
+
+  it("the recipe's HTTPS server (https.createServer(options, app)) is found and drained the same way", async () => {
+    const { app, registry, release, heldCount } = recipe();
+    const dir = join(process.cwd(), 'test', 'fixtures', 'tls');
+    const port = await listen(createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, app));
+    const held = get(port, '/hold', undefined, { tls: true });
+    await heldCount(1);
+    let stopped = '';
+    const drained = drainAll(registry, new AbortController().signal, (drain) => (stopped = drain.name));
+    expect(stopped).toBe(`HTTPS :${port}`);
+    await expect(get(port, '/ping', undefined, { tls: true })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    release();
+    expect(await held).toMatchObject({ status: 200, body: 'held' });
+    expect((await drained).map((report) => report.requestsCompleted)).toEqual([1]);
   });
 
   it('a connection made before its server was found is still closed at the drain', async () => {
