@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { CutRequest, ShutdownReport } from '../../lib/interfaces/shutdown-report.interface.js';
 import { appProcesses, type AppProcess } from '../support/app-process.js';
 import { Balancer } from '../support/balancer.js';
@@ -6,9 +7,15 @@ import { Load } from '../support/load.js';
 
 const apps = appProcesses();
 
+/** The fixture on Nest 12 (ESM) and as the CommonJS app on Nest 11 (test/nest11). */
+const FIXTURES: Array<[string, string]> = [
+  ['Nest 12', 'servers.app.js'],
+  ['Nest 11', join(process.cwd(), 'test', 'nest11', '.build', 'fixtures', 'servers.app.js')],
+];
+
 /** The fixture: Nest's multiple-servers recipe (two servers from one Express app, no listen()) and a metrics server handed to drainServer(). */
-async function start(graceful: object): Promise<{ app: AppProcess; first: number; second: number; metrics: number }> {
-  const app = apps.start('servers.app.js', { GRACEFUL_OPTIONS: JSON.stringify(graceful) });
+async function start(fixture: string, graceful: object): Promise<{ app: AppProcess; first: number; second: number; metrics: number }> {
+  const app = apps.start(fixture, { GRACEFUL_OPTIONS: JSON.stringify(graceful) });
   const listening = await app.event('listening');
   return { app, first: Number(listening.port), second: Number(listening.second), metrics: Number(listening.metrics) };
 }
@@ -17,10 +24,10 @@ function reportOf(app: AppProcess): ShutdownReport {
   return app.events.find((event) => event.type === 'report')!.report as ShutdownReport;
 }
 
-describe("every HTTP server of the app (Nest's multiple-servers recipe, a metrics server beside it)", () => {
+describe.each(FIXTURES)("every HTTP server of the app (Nest's multiple-servers recipe) on %s", (_nest, fixture) => {
   it('readiness goes up without listen(); under load through both servers, SIGTERM drains both: the requests in flight on each finish before the hooks, 0 failed, exit 0', async () => {
     const graceful = { readinessDelayMs: 3000, drainTimeoutMs: 60000 };
-    const [one, two] = await Promise.all([start(graceful), start(graceful)]);
+    const [one, two] = await Promise.all([start(fixture, graceful), start(fixture, graceful)]);
     // Readiness answers 200 through either server of the recipe.
     expect((await get(one.first, '/health/ready')).status).toBe(200);
     expect((await get(one.second, '/health/ready')).status).toBe(200);
@@ -88,39 +95,8 @@ describe("every HTTP server of the app (Nest's multiple-servers recipe, a metric
     expect(await two.app.exited).toEqual({ code: 0, signal: null });
   });
 
-  it('a server handed to drainServer() stops accepting at the drain and finishes the request in flight, with its own row', async () => {
-    const { app, metrics } = await start({ readinessDelayMs: 0, drainTimeoutMs: 60000 });
-    expect((await get(metrics, '/metrics')).body).toBe('requests_total 1\n');
-    const held = get(metrics, '/hold');
-    await app.event('metrics-held');
-    app.signal('SIGTERM');
-    await app.printed('Stopped accepting connections on metrics; 1 request(s) in flight');
-    await expect(get(metrics, '/metrics')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    app.send('release');
-    const response = await held;
-    expect(response).toMatchObject({ status: 200, body: 'metrics held' });
-    expect(response.headers.connection).toBe('close');
-    expect(await app.exited).toEqual({ code: 0, signal: null });
-    expect(reportOf(app).intake.find((row) => row.name === 'metrics')).toMatchObject({ kind: 'http', finished: 1, stillRunning: 0, outcome: 'ok' });
-  });
-
-  it('a long-poll listening to drainSignal answers as the drain begins, instead of holding the drain to its timeout', async () => {
-    const { app, second } = await start({ readinessDelayMs: 0, drainTimeoutMs: 60000 });
-    const poll = get(second, '/poll');
-    await app.event('polling');
-    app.signal('SIGTERM');
-    const response = await poll;
-    expect(response.status).toBe(200);
-    expect(JSON.parse(response.body)).toEqual({ events: [], retry: true });
-    expect(response.headers.connection).toBe('close');
-    expect(await app.exited).toEqual({ code: 0, signal: null });
-    expect(app.timeline.indexOf('poll-answered')).toBeLessThan(app.timeline.indexOf('hook-start:Resource.close'));
-    expect((await app.event('poll-answered')).reason).toBe('the drain began (SIGTERM): end long requests and streams now');
-    expect(reportOf(app).drain).toMatchObject({ requestsCut: 0 });
-  });
-
   it('a request cut at drainTimeoutMs is named (method, path, how long it ran) in the log, the timeline and the report; exit 1', async () => {
-    const { app, second } = await start({ readinessDelayMs: 0, drainTimeoutMs: 300 });
+    const { app, second } = await start(fixture, { readinessDelayMs: 0, drainTimeoutMs: 300 });
     const held = get(second, '/hold?token=secret');
     await app.event('held');
     app.signal('SIGTERM');
@@ -141,5 +117,39 @@ describe("every HTTP server of the app (Nest's multiple-servers recipe, a metric
     // Cut at the drain's timeout, so it ran at least that long.
     expect(report.drain!.cutRequests[0].runningMs).toBeGreaterThanOrEqual(300);
     expect(report.intake.find((row) => row.name === `HTTP :${second}`)).toMatchObject({ outcome: 'timeout', stillRunning: 1 });
+  });
+});
+
+describe('a server beside Nest, and long requests (Nest 12)', () => {
+  const fixture = FIXTURES[0][1];
+  it('a server handed to drainServer() stops accepting at the drain and finishes the request in flight, with its own row', async () => {
+    const { app, metrics } = await start(fixture, { readinessDelayMs: 0, drainTimeoutMs: 60000 });
+    expect((await get(metrics, '/metrics')).body).toBe('requests_total 1\n');
+    const held = get(metrics, '/hold');
+    await app.event('metrics-held');
+    app.signal('SIGTERM');
+    await app.printed('Stopped accepting connections on metrics; 1 request(s) in flight');
+    await expect(get(metrics, '/metrics')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    app.send('release');
+    const response = await held;
+    expect(response).toMatchObject({ status: 200, body: 'metrics held' });
+    expect(response.headers.connection).toBe('close');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(reportOf(app).intake.find((row) => row.name === 'metrics')).toMatchObject({ kind: 'http', finished: 1, stillRunning: 0, outcome: 'ok' });
+  });
+
+  it('a long-poll listening to drainSignal answers as the drain begins, instead of holding the drain to its timeout', async () => {
+    const { app, second } = await start(fixture, { readinessDelayMs: 0, drainTimeoutMs: 60000 });
+    const poll = get(second, '/poll');
+    await app.event('polling');
+    app.signal('SIGTERM');
+    const response = await poll;
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ events: [], retry: true });
+    expect(response.headers.connection).toBe('close');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.timeline.indexOf('poll-answered')).toBeLessThan(app.timeline.indexOf('hook-start:Resource.close'));
+    expect((await app.event('poll-answered')).reason).toBe('the drain began (SIGTERM): end long requests and streams now');
+    expect(reportOf(app).drain).toMatchObject({ requestsCut: 0 });
   });
 });
