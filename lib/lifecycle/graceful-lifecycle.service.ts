@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import { WorkTracker, type TrackedWork } from '../drain/work.tracker.js';
 import type { StopPlan } from '../graph/stop-plan.types.js';
 import type { Server as HttpServer } from 'node:http';
-import type { Http2Server } from 'node:http2';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
 import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
@@ -12,7 +12,7 @@ import { ShutdownSequence } from '../shutdown/shutdown.sequence.js';
 import { LifecycleRecord, type LifecycleState } from './lifecycle.record.js';
 
 /** What `drainServer()` takes: a Node.js http, https or http2 server. */
-export type DrainServerTarget = HttpServer | HttpsServer | Http2Server;
+export type DrainServerTarget = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
 
 /** The application's lifecycle: its state, its stop plan, and a way to stop it. */
 @Injectable()
