@@ -55,6 +55,8 @@ export const MESSAGES = {
     (cut.length > 0
       ? ` Cut: ${cut.map((request) => `${request.method} ${request.path} (ran ${request.runningMs} ms)`).join(', ')}${requests > cut.length ? `, and ${requests - cut.length} more` : ''}.`
       : ''),
+  serverAfterDrain: (server: string) =>
+    `${server} served the application for the first time after the drain had ended: closed now, its request was not drained. Hand it to GracefulLifecycleService.drainServer() at startup.`,
   drainBeganReason: (reason: string) => `the drain began (${reason}): end long requests and streams now`,
   drainServerInvalid: (value: unknown) =>
     `drainServer() takes a Node.js http, https or http2 server (what http.createServer() returns), got ${typeof value === 'object' && value !== null ? `an instance of ${value.constructor?.name ?? 'Object'}` : describe(value)}. For Fastify, pass fastify.server.`,

@@ -30,6 +30,9 @@ interface Entry {
 }
 
 export class HttpServerRegistry {
+  /** `late`: told the name of a server found after the drain ended (it is closed at once; its request was not drained). */
+  constructor(private readonly late: (name: string) => void = () => undefined) {}
+
   private readonly entries = new Map<object, Entry>();
   private readonly closeWhenDone = new WeakSet<Response>();
   private main?: HttpDrain;
@@ -69,8 +72,11 @@ export class HttpServerRegistry {
     drain.attach();
     for (const [event, listeners] of this.shared) for (const listener of listeners) (server as unknown as NodeJS.EventEmitter).prependListener(event, listener);
     if (this.closingKeepAlive) drain.closeKeepAlive();
-    if (this.drained) server.close(() => undefined);
-    else if (drain.serving) this.draining?.(drain);
+    if (this.drained) {
+      // Named while it still has an address.
+      this.late(drain.name);
+      server.close(() => undefined);
+    } else if (drain.serving) this.draining?.(drain);
     if (servedByApp && this.onServing && server !== this.main?.server) this.watchListening(server);
     return drain;
   }

@@ -86,7 +86,7 @@ export class ShutdownSequence implements ShutdownHost {
   private app?: ClosableApplication;
   private http?: HttpDrain;
   /** Every HTTP server drained: the application's, those it is served through, those handed to `drainServer()`. */
-  private readonly servers = new HttpServerRegistry();
+  private readonly servers = new HttpServerRegistry((name) => this.logger.warn(MESSAGES.serverAfterDrain(name)));
   /** Aborts when the drain begins: `GracefulLifecycleService.drainSignal`. */
   private readonly drainBegan = new AbortController();
   private listening?: Subscription;

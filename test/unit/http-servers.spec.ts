@@ -217,6 +217,20 @@ describe('the HTTP servers of one application', () => {
     expect(ready).toBe(1);
   });
 
+  it('a server found after the drain has ended is closed at once and named', async () => {
+    const app = express();
+    app.get('/ping', (_req, res) => res.end('pong'));
+    const late: string[] = [];
+    const registry = new HttpServerRegistry((name) => late.push(name));
+    registries.push(registry);
+    registry.setMain(createServer(app), app);
+    await drainAll(registry, new AbortController().signal);
+    const port = await listen(createServer(app));
+    await get(port, '/ping');
+    expect(late).toEqual([`HTTP :${port}`]);
+    await expect(get(port, '/ping')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
   it('release() gives the application its own handler back', () => {
     const app = express() as unknown as { handle: unknown };
     const handle = app.handle;
