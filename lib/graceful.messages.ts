@@ -48,8 +48,18 @@ export const MESSAGES = {
       : by === 'bound'
         ? `Readiness delay ended after ${ms} ms, its bound (readinessDelayMs).`
         : `Readiness delay cut after ${ms} ms by the deadline.`,
-  drainStarted: (inFlight: number, ms: number) => `Stopped accepting connections; ${inFlight} request(s) in flight, waiting up to ${ms} ms (drainTimeoutMs).`,
-  drainCut: (requests: number, ms: number) => `Drain timeout (${ms} ms) passed: cut ${requests} request(s) in flight.`,
+  drainStarted: (inFlight: number, ms: number, server = 'HTTP') =>
+    `Stopped accepting connections${onServer(server)}; ${inFlight} request(s) in flight, waiting up to ${ms} ms (drainTimeoutMs).`,
+  drainCut: (requests: number, ms: number, server = 'HTTP', cut: Array<{ method: string; path: string; runningMs: number }> = []) =>
+    `Drain timeout (${ms} ms) passed: cut ${requests} request(s) in flight${onServer(server)}.` +
+    (cut.length > 0
+      ? ` Cut: ${cut.map((request) => `${request.method} ${request.path} (ran ${request.runningMs} ms)`).join(', ')}${requests > cut.length ? `, and ${requests - cut.length} more` : ''}.`
+      : ''),
+  serverAfterDrain: (server: string) =>
+    `${server} served the application for the first time after the drain had ended: closed now, its request was not drained. Hand it to GracefulLifecycleService.drainServer() at startup.`,
+  drainBeganReason: (reason: string) => `the drain began (${reason}): end long requests and streams now`,
+  drainServerInvalid: (value: unknown) =>
+    `drainServer() takes a Node.js http, https or http2 server (what http.createServer() returns), got ${typeof value === 'object' && value !== null ? `an instance of ${value.constructor?.name ?? 'Object'}` : describe(value)}. For Fastify, pass fastify.server.`,
   drainSources: (sources: number, ms: number) => `Stopping ${sources} source(s) of work; waiting up to ${ms} ms (drainTimeoutMs) for the work they took.`,
   drainTimeoutReason: (ms: number) => `the drain timeout (drainTimeoutMs ${ms} ms) passed`,
   intakeStopped: (name: string, what: string, ms: number) => `${name} stopped in ${ms} ms: ${what}.`,
@@ -71,8 +81,8 @@ export const MESSAGES = {
     `@OnDrain() on ${target}: option "${option}" is ${describe(value)}; it must be ${expected}.`,
   onDrainNonStatic: (method: string) =>
     `@OnDrain() on ${method} is skipped: request-scoped and transient providers have no single instance to stop. Move it into a singleton provider.`,
-  drained: (completed: number, idleClosed: number, ms: number) =>
-    `Drained: ${completed} request(s) completed, ${idleClosed} idle connection(s) closed in ${ms} ms.`,
+  drained: (completed: number, idleClosed: number, ms: number, server = 'HTTP') =>
+    `Drained${onServer(server)}: ${completed} request(s) completed, ${idleClosed} idle connection(s) closed in ${ms} ms.`,
   hookFailed: (hook: string) => `${hook} failed`,
   hookTimedOut: (hook: string, ms: number) => `${hook} timed out after ${ms} ms; its signal was aborted and the shutdown goes on.`,
   hookCutByDeadline: (hook: string) => `${hook} was still running when the shutdown deadline passed.`,
@@ -111,4 +121,9 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
   return String(value);
+}
+
+/** ` on HTTP :3001` for a server other than the application's own. */
+function onServer(server: string): string {
+  return server === 'HTTP' ? '' : ` on ${server}`;
 }

@@ -1,7 +1,7 @@
 export { GracefulModule } from './graceful.module.js';
 export { OnShutdown } from './decorators/on-shutdown.decorator.js';
 export { OnDrain } from './decorators/on-drain.decorator.js';
-export { GracefulLifecycleService } from './lifecycle/graceful-lifecycle.service.js';
+export { GracefulLifecycleService, type DrainServerTarget } from './lifecycle/graceful-lifecycle.service.js';
 export type { LifecycleState } from './lifecycle/lifecycle.record.js';
 export { GracefulHealthIndicator, type GracefulHealthOptions } from './health/graceful.health-indicator.js';
 export { GracefulExitCode, GRACEFUL_MODULE_OPTIONS, ON_SHUTDOWN_METADATA, ON_DRAIN_METADATA } from './graceful.constants.js';

@@ -12,7 +12,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
-import type { DrainReport } from '../interfaces/shutdown-report.interface.js';
+import type { CutRequest, DrainReport } from '../interfaces/shutdown-report.interface.js';
 import { untilAborted } from '../shutdown/abortable-delay.js';
 import { WaitList } from './wait-list.js';
 
@@ -32,18 +32,22 @@ interface Connection {
 }
 
 /** What the drain needs of the server; Node's http, https and http2 servers all are one. */
-type DrainableServer = Pick<Server, 'close' | 'prependListener' | 'removeListener' | 'on' | 'listenerCount'> & {
+export type DrainableServer = Pick<Server, 'close' | 'prependListener' | 'removeListener' | 'on' | 'listenerCount'> & {
   keepAliveTimeout?: number;
   updateSettings?: unknown;
+  listening?: boolean;
 };
+
+/** How many cut requests one drain names; the count covers them all. */
+export const CUT_REQUESTS_NAMED = 20;
 
 /** How long a connection idle during the drain stays open when the server announced no keep-alive timeout. */
 const DEFAULT_LINGER_MS = 5000;
 
 export class HttpDrain {
   private readonly connections = new Map<object, Connection>();
-  private readonly responses = new Set<Response>();
-  private readonly closeWhenDone = new WeakSet<Response>();
+  /** Responses in progress, with the time their request arrived. */
+  private readonly responses = new Map<Response, number>();
   private readonly tls: boolean;
   private readonly http2: boolean;
   private closingKeepAlive = false;
@@ -51,7 +55,16 @@ export class HttpDrain {
   private completed = 0;
   private readonly idleWaiters = new WaitList();
 
-  constructor(readonly server: DrainableServer) {
+  /**
+   * `name`: how the log, the report and the timeline name this server.
+   * `closeWhenDone`: shared by the drains of one application, so that
+   * `closeAfter()` holds whichever of its servers a response is on.
+   */
+  constructor(
+    readonly server: DrainableServer,
+    private fixedName?: string,
+    private readonly closeWhenDone = new WeakSet<Response>(),
+  ) {
     this.tls = server instanceof TlsServer;
     this.http2 = typeof server.updateSettings === 'function';
   }
@@ -87,7 +100,7 @@ export class HttpDrain {
   /** Marks every HTTP/1 response from now on, and those not yet sent, `Connection: close`. */
   closeKeepAlive(): void {
     this.closingKeepAlive = true;
-    for (const response of this.responses) if (isHttp1(response) && !response.headersSent) response.setHeader('Connection', 'close');
+    for (const response of this.responses.keys()) if (isHttp1(response) && !response.headersSent) response.setHeader('Connection', 'close');
   }
 
   /**
@@ -97,6 +110,8 @@ export class HttpDrain {
    */
   async drain(signal: AbortSignal, stoppedAccepting: (inFlight: number) => void = () => undefined): Promise<DrainReport> {
     const startedAt = Date.now();
+    // Named while the server still has an address.
+    void this.name;
     this.closeKeepAlive();
     this.draining = true;
     const inFlightAtStart = this.responses.size;
@@ -113,6 +128,7 @@ export class HttpDrain {
     await untilAborted(this.idle(), signal);
 
     const requestsCut = this.responses.size;
+    const cutRequests = this.describeCut(Date.now());
     for (const connection of [...this.connections.values()]) {
       clearTimeout(connection.linger);
       connection.destroy();
@@ -122,9 +138,42 @@ export class HttpDrain {
       requestsCompleted: this.completed,
       idleConnectionsClosed,
       requestsCut,
+      cutRequests,
       trackedWorkCut: 0,
       durationMs: Date.now() - startedAt,
     };
+  }
+
+  /** `HTTP` for the application's server; else as given, or by scheme and port: `HTTP :3001`, `HTTPS :8443`. */
+  get name(): string {
+    if (this.fixedName) return this.fixedName;
+    const address = (this.server as { address?: () => unknown }).address?.();
+    const scheme = this.tls ? 'HTTPS' : 'HTTP';
+    // Kept once known: a closed server has no address.
+    if (address && typeof address === 'object' && 'port' in address) return (this.fixedName = `${scheme} :${String(address.port)}`);
+    return scheme;
+  }
+
+  /** Whether the server ever served: it listens, or has connections (a server that never listened is not drained). */
+  get serving(): boolean {
+    return this.server.listening === true || this.connections.size > 0 || this.responses.size > 0;
+  }
+
+  /**
+   * A request that reached the application before this drain was attached
+   * (the first one on a server found through it): counted as if the drain
+   * had seen it arrive.
+   */
+  adopt(request: Request, response: Response): void {
+    this.onRequest(request, response);
+  }
+
+  /** The requests still running, longest first, at most `CUT_REQUESTS_NAMED`. */
+  private describeCut(now: number): CutRequest[] {
+    return [...this.responses]
+      .sort(([, a], [, b]) => a - b)
+      .slice(0, CUT_REQUESTS_NAMED)
+      .map(([response, at]) => ({ server: this.name, method: response.req?.method ?? '?', path: pathOf(response.req?.url), runningMs: now - at }));
   }
 
   /**
@@ -169,13 +218,18 @@ export class HttpDrain {
 
   private readonly onRequest = (request: Request, response: Response): void => {
     const http2 = 'stream' in request;
-    const connection = this.connections.get(http2 ? (request as Http2ServerRequest).stream.session! : request.socket);
+    let connection = this.connections.get(http2 ? (request as Http2ServerRequest).stream.session! : request.socket);
+    // A connection accepted before the drain was attached to its server (found at its first request).
+    if (!connection && !http2 && !request.socket.destroyed) {
+      this.onSocket(request.socket);
+      connection = this.connections.get(request.socket);
+    }
     if (connection) {
       connection.active++;
       clearTimeout(connection.linger);
       connection.linger = undefined;
     }
-    this.responses.add(response);
+    this.responses.set(response, Date.now());
     if (this.closingKeepAlive && !http2 && !response.headersSent) response.setHeader('Connection', 'close');
     response.once('close', () => {
       this.responses.delete(response);
@@ -215,4 +269,11 @@ export class HttpDrain {
 
 function isHttp1(response: Response): response is ServerResponse {
   return !('stream' in response);
+}
+
+/** The path of a request, without its query string (which may carry secrets), bounded. */
+export function pathOf(url: string | undefined): string {
+  if (!url) return '?';
+  const path = url.split('?', 1)[0];
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
 }

@@ -1,11 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import type { GracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
-import type { DrainReport, IntakeReport } from '../interfaces/shutdown-report.interface.js';
+import type { CutRequest, DrainReport, IntakeReport } from '../interfaces/shutdown-report.interface.js';
 import type { IntakeSource } from '../intake/intake.source.js';
 import { messageOf } from '../report/shutdown-report.builder.js';
 import { untilAborted } from '../shutdown/abortable-delay.js';
-import type { HttpDrain } from './http.drain.js';
+import type { HttpServerRegistry } from './http-server.registry.js';
+import { CUT_REQUESTS_NAMED, type HttpDrain } from './http.drain.js';
 import type { WorkTracker } from './work.tracker.js';
 
 export interface DrainOutcome {
@@ -15,13 +16,13 @@ export interface DrainOutcome {
 }
 
 /**
- * The drain stage: every source of work (HTTP, the integrations' sources,
+ * The drain stage: every source of work (each HTTP server, the integrations' sources,
  * `@OnDrain()` methods, tracked work) stops taking work and waits for what it
  * took, all at once, for at most `timeoutMs` or until `abort` fires. Says
  * what each did. Never rejects.
  */
 export async function drainIntake(
-  http: HttpDrain | undefined,
+  http: HttpServerRegistry | undefined,
   work: WorkTracker,
   sources: IntakeSource[],
   timeoutMs: number,
@@ -44,7 +45,8 @@ export async function drainIntake(
     intake.push(row);
     onEnd(row);
   };
-  if (!http) logger.log(MESSAGES.drainSources(sources.length, timeoutMs));
+  const servers = http?.serving ? http : undefined;
+  if (!servers) logger.log(MESSAGES.drainSources(sources.length, timeoutMs));
 
   const tracked: IntakeSource = {
     name: 'track()',
@@ -55,8 +57,8 @@ export async function drainIntake(
     running: () => work.size,
   };
   const all = work.used ? [...sources, tracked] : sources;
-  const [drain] = await Promise.all([
-    http ? drainHttp(http, ended.signal, timeoutMs, logger, record) : undefined,
+  const [drains] = await Promise.all([
+    servers ? servers.drain((server) => drainHttp(server, ended.signal, timeoutMs, logger, record)) : [],
     ...all.map((source) => drainSource(source, ended.signal, record)),
   ]);
 
@@ -70,28 +72,34 @@ export async function drainIntake(
     if (row.outcome === 'timeout') logger.warn(MESSAGES.intakeNotStopped(row.name, row.stillRunning, row.unit, timeoutMs));
     if (row.outcome === 'error') logger.error(MESSAGES.intakeFailed(row.name, row.error ?? ''));
   }
+  return { drain: { ...sumDrains(drains, Date.now() - startedAt), trackedWorkCut: stillRunning }, intake };
+}
+
+/** The drains of several servers as one: counts added, the cut requests longest first (at most 20 named), the longest duration. */
+export function sumDrains(drains: DrainReport[], durationMs: number): DrainReport {
+  const cutRequests: CutRequest[] = drains.flatMap((drain) => drain.cutRequests);
+  cutRequests.sort((a, b) => b.runningMs - a.runningMs);
+  const sum = (field: 'inFlightAtStart' | 'requestsCompleted' | 'idleConnectionsClosed' | 'requestsCut' | 'trackedWorkCut') =>
+    drains.reduce((total, drain) => total + drain[field], 0);
   return {
-    drain: drain
-      ? { ...drain, trackedWorkCut: stillRunning }
-      : {
-          inFlightAtStart: 0,
-          requestsCompleted: 0,
-          idleConnectionsClosed: 0,
-          requestsCut: 0,
-          trackedWorkCut: stillRunning,
-          durationMs: Date.now() - startedAt,
-        },
-    intake,
+    inFlightAtStart: sum('inFlightAtStart'),
+    requestsCompleted: sum('requestsCompleted'),
+    idleConnectionsClosed: sum('idleConnectionsClosed'),
+    requestsCut: sum('requestsCut'),
+    cutRequests: cutRequests.slice(0, CUT_REQUESTS_NAMED),
+    trackedWorkCut: sum('trackedWorkCut'),
+    durationMs: drains.length > 0 ? Math.max(...drains.map((drain) => drain.durationMs)) : durationMs,
   };
 }
 
 async function drainHttp(http: HttpDrain, signal: AbortSignal, timeoutMs: number, logger: GracefulLogger, record: (row: IntakeReport) => void) {
   const start = Date.now();
-  const report = await http.drain(signal, (inFlight) => logger.log(MESSAGES.drainStarted(inFlight, timeoutMs)));
-  if (report.requestsCut > 0) logger.warn(MESSAGES.drainCut(report.requestsCut, timeoutMs));
-  else logger.log(MESSAGES.drained(report.requestsCompleted, report.idleConnectionsClosed, report.durationMs));
+  const name = http.name;
+  const report = await http.drain(signal, (inFlight) => logger.log(MESSAGES.drainStarted(inFlight, timeoutMs, name)));
+  if (report.requestsCut > 0) logger.warn(MESSAGES.drainCut(report.requestsCut, timeoutMs, name, report.cutRequests));
+  else logger.log(MESSAGES.drained(report.requestsCompleted, report.idleConnectionsClosed, report.durationMs, name));
   record({
-    name: 'HTTP',
+    name,
     kind: 'http',
     unit: 'request',
     start,

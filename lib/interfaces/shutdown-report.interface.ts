@@ -24,7 +24,18 @@ export interface StageReport {
   end: number;
 }
 
-/** What the HTTP drain did. */
+/** A request still running at `drainTimeoutMs` (or the deadline), whose connection was destroyed. */
+export interface CutRequest {
+  /** The server it came through, as the intake rows name it: `HTTP` (the application's), `HTTP :8443`, or the name given to `drainServer()`. */
+  server: string;
+  method: string;
+  /** The path, without the query string. */
+  path: string;
+  /** From its arrival to the cut. */
+  runningMs: number;
+}
+
+/** What the HTTP drain did, over every server drained (the application's, those it serves through, those handed to `drainServer()`). */
 export interface DrainReport {
   /** Requests in flight when the server stopped accepting. */
   inFlightAtStart: number;
@@ -34,6 +45,8 @@ export interface DrainReport {
   idleConnectionsClosed: number;
   /** Requests still running at `drainTimeoutMs`, whose connections were destroyed. */
   requestsCut: number;
+  /** The cut requests, longest running first: at most 20 are named, `requestsCut` counts them all. */
+  cutRequests: CutRequest[];
   /**
    * Work registered with `track()` still running when the drain ended: its
    * `AbortSignal` was aborted; it may still be running when the hooks begin.

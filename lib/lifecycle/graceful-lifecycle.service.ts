@@ -2,11 +2,17 @@ import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { WorkTracker, type TrackedWork } from '../drain/work.tracker.js';
 import type { StopPlan } from '../graph/stop-plan.types.js';
+import type { Server as HttpServer } from 'node:http';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
+import type { Server as HttpsServer } from 'node:https';
 import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
 import { ShutdownPlanner } from '../shutdown/shutdown.planner.js';
 import { ShutdownSequence } from '../shutdown/shutdown.sequence.js';
 import { LifecycleRecord, type LifecycleState } from './lifecycle.record.js';
+
+/** What `drainServer()` takes: a Node.js http, https or http2 server. */
+export type DrainServerTarget = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
 
 /** The application's lifecycle: its state, its stop plan, and a way to stop it. */
 @Injectable()
@@ -44,6 +50,29 @@ export class GracefulLifecycleService {
    */
   shutdown(reason = 'shutdown'): Promise<ShutdownReport> {
     return this.sequence.begin(reason, { delay: true, exit: true });
+  }
+
+  /**
+   * Aborts when the drain begins (after the readiness delay, when the
+   * servers stop accepting): a long-poll, a stream or a long download that
+   * listens to it can answer or end now, instead of being cut at
+   * `drainTimeoutMs`. Its reason is an `AbortError` naming the shutdown's reason.
+   */
+  get drainSignal(): AbortSignal {
+    return this.sequence.drainSignal;
+  }
+
+  /**
+   * Drains `server` with the application's servers: a server the
+   * application runs beside Nest (metrics, an admin port), or one more it
+   * is served through. At the drain it stops accepting, its idle
+   * keep-alive connections close, the requests in flight finish (cut at
+   * `drainTimeoutMs`), at the same time as the others; the report and the
+   * timeline give it a row, named `name` (default: `HTTP :<port>`).
+   * Throws if `server` is not a Node.js http, https or http2 server.
+   */
+  drainServer(server: DrainServerTarget, name?: string): void {
+    this.sequence.drainServer(server, name);
   }
 
   /** The computed stop order: phases by `order`, in each the units and what each waits for. */

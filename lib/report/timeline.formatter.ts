@@ -1,4 +1,4 @@
-import type { DrainReport, IntakeReport, ShutdownReport } from '../interfaces/shutdown-report.interface.js';
+import type { CutRequest, DrainReport, IntakeReport, ShutdownReport } from '../interfaces/shutdown-report.interface.js';
 
 const WIDTH = 40;
 
@@ -22,7 +22,7 @@ export function formatTimeline(report: ShutdownReport): string {
     if (stage.name !== 'drain') continue;
     // One row per source of work, under the drain.
     for (const source of report.intake ?? [])
-      rows.push({ label: `  ${source.name}`, start: source.start, end: source.end, note: intakeNote(source, report.drain) });
+      rows.push({ label: `  ${source.name}`, start: source.start, end: source.end, note: intakeNote(source, report.drain, report.intake) });
   }
   const labelWidth = Math.max(0, ...rows.map((row) => row.label.length));
   const msWidth = String(total).length;
@@ -54,13 +54,23 @@ export function delayNote(delay: ShutdownReport['readinessDelay']): string {
 }
 
 /** What one source did: its numbers, and what was still running at the drain's end. */
-export function intakeNote(source: IntakeReport, drain?: DrainReport): string {
+export function intakeNote(source: IntakeReport, drain?: DrainReport, intake: IntakeReport[] = [source]): string {
   const done = DONE[source.kind];
   const parts = [`${source.finished} ${source.unit}(s) ${done}`];
-  if (source.kind === 'http' && drain) parts.push(`${drain.idleConnectionsClosed} idle connection(s) closed`);
+  // The drain's count covers every server: said on the row when there is one.
+  if (source.kind === 'http' && drain && intake.filter((row) => row.kind === 'http').length <= 1)
+    parts.push(`${drain.idleConnectionsClosed} idle connection(s) closed`);
   if (source.stillRunning > 0) parts.push(`${source.stillRunning} still running at the drain's end`);
+  const cut = source.kind === 'http' ? (drain?.cutRequests ?? []).filter((request) => request.server === source.name) : [];
+  if (cut.length > 0) parts.push(`cut: ${cutList(cut, source.stillRunning)}`);
   if (source.outcome === 'error') parts.push(`failed: ${source.error ?? ''}`);
   return parts.join(', ');
+}
+
+/** `GET /poll (ran 5012 ms), POST /upload (ran 4980 ms), and 3 more`: the first three named. */
+export function cutList(cut: CutRequest[], total = cut.length, named = 3): string {
+  const shown = cut.slice(0, named).map((request) => `${request.method} ${request.path} (ran ${request.runningMs} ms)`);
+  return shown.join(', ') + (total > shown.length ? `, and ${total - shown.length} more` : '');
 }
 
 const DONE: Record<IntakeReport['kind'], string> = {

@@ -1,9 +1,11 @@
+import { setMaxListeners } from 'node:events';
 import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
 import { registerShutdownHost, unregisterShutdownHost, type ClosableApplication, type ShutdownHost } from '../adapter/nest.adapter.js';
 import type { HookCall } from '../discovery/shutdown-hook.explorer.js';
-import { HttpDrain } from '../drain/http.drain.js';
+import type { HttpDrain } from '../drain/http.drain.js';
+import { HttpServerRegistry } from '../drain/http-server.registry.js';
 import { drainIntake } from '../drain/traffic.drain.js';
 import { TrafficWatch, delayEnd, type DelayEnd } from '../drain/traffic.watch.js';
 import { IntakeRegistry } from '../intake/intake.registry.js';
@@ -98,6 +100,10 @@ export class ShutdownSequence implements ShutdownHost {
   private readonly logger;
   private app?: ClosableApplication;
   private http?: HttpDrain;
+  /** Every HTTP server drained: the application's, those it is served through, those handed to `drainServer()`. */
+  private readonly servers = new HttpServerRegistry((name) => this.logger.warn(MESSAGES.serverAfterDrain(name)));
+  /** Aborts when the drain begins: `GracefulLifecycleService.drainSignal`. */
+  private readonly drainBegan = new AbortController();
   private listening?: Subscription;
   private readonly bootstraps: Array<Promise<unknown>> = [];
   private wrapHook: HookWrapper = (_name, call) => call;
@@ -119,6 +125,8 @@ export class ShutdownSequence implements ShutdownHost {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
     this.handles = new HandleWatch(options.traceHandles);
     registerShutdownHost(modules, this);
+    // Every long request may listen to it.
+    setMaxListeners(0, this.drainBegan.signal);
   }
 
   /** Starts the shutdown, or joins the one under way: every call returns the same report. */
@@ -167,11 +175,11 @@ export class ShutdownSequence implements ShutdownHost {
     this.process.guardExit((call) => this.onExitCall(run, call));
     this.record.emit({ type: 'shutdown-start', reason: trigger.reason, deadline: run.deadline, at: startedAt });
     if (trigger.delay && this.delayBoundMs() > 0) {
-      run.traffic = new TrafficWatch(this.http?.server, startedAt);
+      run.traffic = new TrafficWatch(this.servers.size > 0 ? this.servers.events : undefined, startedAt);
       this.record.onReadinessDown = () => run.traffic?.probeDown();
     }
     this.record.advance('draining');
-    this.http?.closeKeepAlive();
+    this.servers.closeKeepAlive();
     this.armDeadline(run);
     if (trigger.exit) this.armWatchdog(run);
     run.done = this.execute(run);
@@ -187,11 +195,12 @@ export class ShutdownSequence implements ShutdownHost {
       const { plan, finalPlan } = this.planner;
       this.armDeadline(run);
       if (run.traffic) await this.stage(run, 'readiness delay', () => this.readinessDelay(run, run.traffic!));
-      const outcome = await this.stage(run, 'drain', () =>
-        drainIntake(this.http, this.work, this.intake.sources(), options.drainTimeoutMs, run.expired.signal, this.logger, (source) =>
+      const outcome = await this.stage(run, 'drain', () => {
+        this.drainBegan.abort(new DOMException(MESSAGES.drainBeganReason(run.trigger.reason), 'AbortError'));
+        return drainIntake(this.servers, this.work, this.intake.sources(), options.drainTimeoutMs, run.expired.signal, this.logger, (source) =>
           this.record.emit({ type: 'intake-end', source, at: source.end }),
-        ),
-      );
+        );
+      });
       run.drain = outcome.drain;
       run.intake = outcome.intake;
       this.record.advance('stopping');
@@ -461,11 +470,11 @@ export class ShutdownSequence implements ShutdownHost {
       this.process.on('unhandledRejection', (reason) => this.onFatal('unhandledRejection', reason));
     }
     if (this.options.platform.name === 'pm2') this.followPm2();
-    const server = this.adapterHost.httpAdapter?.getHttpServer?.();
+    const adapter = this.adapterHost.httpAdapter;
+    const server = adapter?.getHttpServer?.();
     if (server) {
-      this.http = new HttpDrain(server);
-      this.http.attach();
-      this.listening = this.adapterHost.listen$.subscribe(() => this.record.advance('ready'));
+      this.http = this.servers.setMain(server, adapter.getInstance?.());
+      this.listening = this.adapterHost.listen$.subscribe(() => this.ready());
     }
     this.intake.prepare(app, this.http);
   }
@@ -492,7 +501,9 @@ export class ShutdownSequence implements ShutdownHost {
   bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T> {
     const seen = done.then((value) => {
       // Without an HTTP server the application is ready once it has started.
-      if (step === 'init' && !this.http) this.record.advance('ready');
+      if (step === 'init' && !this.http) this.ready();
+      // Served without listen() too (Nest's multiple-servers recipe): once a server the application serves through listens.
+      if (step === 'init' && this.http) this.servers.whenServing(() => this.ready());
       if (step === 'init') {
         this.logIntake();
         // With `strict`, a problem found here fails init(): the application does not start.
@@ -504,12 +515,31 @@ export class ShutdownSequence implements ShutdownHost {
     return seen;
   }
 
+  /** The application serves. */
+  private ready(): void {
+    this.record.advance('ready');
+  }
+
+  /** Drains `server` with the application's (`GracefulLifecycleService.drainServer`). */
+  drainServer(server: unknown, name?: string): void {
+    const candidate = server as Partial<HttpDrain['server']> | null | undefined;
+    if (typeof candidate?.close !== 'function' || typeof candidate.prependListener !== 'function' || typeof candidate.listenerCount !== 'function') {
+      throw new TypeError(MESSAGES.drainServerInvalid(server));
+    }
+    this.servers.add(candidate as HttpDrain['server'], name);
+  }
+
+  /** Aborts when the drain begins. */
+  get drainSignal(): AbortSignal {
+    return this.drainBegan.signal;
+  }
+
   /** The sources the drain will stop, beside the stop plan (and at its level): looked up only if the line shows. */
   private logIntake(): void {
     const level = descriptionLevel(this.options.logger, this.options.logPlan);
     if (!level) return;
     try {
-      this.logger[level](MESSAGES.intakePlan([...(this.http ? ['HTTP'] : []), ...this.intake.sources().map((source) => source.name)]));
+      this.logger[level](MESSAGES.intakePlan([...this.servers.names(), ...this.intake.sources().map((source) => source.name)]));
     } catch (error) {
       this.logger.error(MESSAGES.internalError(), stackOf(error));
     }
@@ -527,7 +557,7 @@ export class ShutdownSequence implements ShutdownHost {
   /** Leaves nothing behind: no process listener, no exit guard, no server listener, no registry entry. */
   private release(): void {
     this.process.release();
-    this.http?.detach();
+    this.servers.release();
     this.listening?.unsubscribe();
     this.intake.release();
     this.diagnostics.release();

@@ -38,7 +38,7 @@ describe('the text a person reads', () => {
       endedAt: t0 + 5400,
       durationMs: 5400,
       readinessDelayMs: 5000,
-      drain: { inFlightAtStart: 3, requestsCompleted: 3, idleConnectionsClosed: 12, requestsCut: 0, trackedWorkCut: 0, durationMs: 120 },
+      drain: { inFlightAtStart: 3, requestsCompleted: 3, idleConnectionsClosed: 12, requestsCut: 0, cutRequests: [], trackedWorkCut: 0, durationMs: 120 },
       intake: [
         { name: 'HTTP', kind: 'http', unit: 'request', start: t0 + 5000, end: t0 + 5040, finished: 3, stillRunning: 0, outcome: 'ok' },
         { name: 'SSE streams', kind: 'sse', unit: 'stream', start: t0 + 5000, end: t0 + 5010, finished: 2, stillRunning: 0, outcome: 'ok' },
