@@ -45,11 +45,7 @@ export class GatewayMessages implements IntakeSource {
     this.watching = true;
     const bind = target.bindMessageHandlers.bind(target);
     target.bindMessageHandlers = (client, handlers, transform) =>
-      bind(
-        client,
-        Array.isArray(handlers) ? handlers.map((handler) => ({ ...handler, callback: this.count(client, handler.callback) })) : handlers,
-        transform,
-      );
+      bind(client, Array.isArray(handlers) ? handlers.map((handler) => ({ ...handler, callback: this.count(client, handler.callback) })) : handlers, transform);
   }
 
   /** The client's messages no longer reach a handler (socket.io: `client.conn` may be the one gated). */

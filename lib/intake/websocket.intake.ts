@@ -200,13 +200,21 @@ class SocketIoGatewayIntake extends GatewayIntake<EngineSocket> {
 
   protected close(socket: EngineSocket, onClosed: () => void): void {
     if (socket.readyState === 'closed') return onClosed();
-    socket.once('close', onClosed);
+    // engine.io calls its socket closed as soon as it has sent the close; its WebSocket closes once the client answers.
+    const websocket = socket.transport?.socket;
+    let pending = websocket && websocket.readyState <= CLOSING ? 2 : 1;
+    const closed = () => {
+      if (--pending === 0) onClosed();
+    };
+    socket.once('close', closed);
+    if (pending === 2) websocket!.once('close', closed);
     // The transport closes: the client reconnects by itself (reason "transport close").
     socket.close();
   }
 
-  protected terminate(): void {
-    // engine.io has no harsher close; the socket is already closing.
+  protected terminate(socket: EngineSocket): void {
+    // Over WebSocket: its connection ends without the handshake. engine.io has no harsher close for polling.
+    socket.transport?.socket?.terminate?.();
   }
 }
 
