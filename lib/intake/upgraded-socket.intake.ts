@@ -14,6 +14,7 @@
  * close frame and the end of its connection. What is still open at the
  * drain's end is destroyed and counted as still running.
  */
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { untilAborted } from '../shutdown/abortable-delay.js';
@@ -27,13 +28,7 @@ interface WsSocket {
 }
 
 /** What the watch uses of the HTTP server. */
-export interface UpgradeServer {
-  prependListener(event: string, listener: (...args: any[]) => void): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
-  on(event: string, listener: (...args: any[]) => void): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
-  removeListener(event: string, listener: (...args: any[]) => void): unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
-  listeners(event: string): Array<(...args: any[]) => void>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  listenerCount(event: string): number;
-}
+export type UpgradeServer = Pick<EventEmitter, 'prependListener' | 'on' | 'removeListener' | 'listeners' | 'listenerCount'>;
 
 /** An upgraded connection and what its upgrade asked for. */
 export interface Upgraded {
@@ -170,7 +165,7 @@ export class UpgradedSocketIntake implements IntakeSource {
   private refuseUpgrades(): void {
     if (this.refusing) return;
     this.refusing = true;
-    for (const listener of this.server.listeners('upgrade')) {
+    for (const listener of this.server.listeners('upgrade') as Array<(...args: unknown[]) => void>) {
       if (listener === this.onUpgrade) continue;
       this.server.removeListener('upgrade', listener);
       this.setAside.push(listener);
