@@ -212,17 +212,19 @@ describe('gateway handlers in flight answer before their sockets close', () => {
   it('socket.io: every message a handler took is acked, the one in flight at the drain included; nothing runs on the ended pool', async () => {
     const { app, reportFile } = start('gateway-io');
     const port = Number((await app.event('listening')).port);
-    const sockets: IoSocket[] = ['websocket', 'websocket', 'websocket', 'websocket'].map((transport) =>
-      io(`http://127.0.0.1:${port}`, { transports: [transport], reconnection: false }),
-    );
+    // The last client stays on HTTP long-polling: its handlers finish before the hooks too, but see the README's limits for its acks.
+    const transports = ['websocket', 'websocket', 'websocket', 'websocket', 'polling'];
+    const sockets: IoSocket[] = transports.map((transport) => io(`http://127.0.0.1:${port}`, { transports: [transport], reconnection: false }));
+    const polled = new Set<number>();
     await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.once('connect', () => resolve()))));
     const reasons = sockets.map((socket) => new Promise<string>((resolve) => socket.once('disconnect', resolve)));
     const acked = new Set<number>();
     let next = 0;
-    const loops = sockets.flatMap((socket) =>
+    const loops = sockets.flatMap((socket, i) =>
       [0, 1, 2].map(async () => {
         while (socket.connected) {
           const n = ++next;
+          if (transports[i] === 'polling') polled.add(n);
           try {
             acked.add((await socket.timeout(30_000).emitWithAck('work', n)) as number);
           } catch {
@@ -247,9 +249,12 @@ describe('gateway handlers in flight answer before their sockets close', () => {
     const handled = app.events.filter((e) => e.type === 'handled').map((e) => e.n as number);
     // The handler that waited for the drain ran, and its ack arrived; so did every other handler's.
     expect(handled).toContain(-1);
-    expect(handled.filter((n) => !acked.has(n))).toEqual([]);
+    expect(handled.filter((n) => !acked.has(n) && !polled.has(n))).toEqual([]);
+    // Every handler ended before the hook: none of them ran on after it (pool-error above), none was left behind.
+    const hook = app.timeline.indexOf('hook-start:Pool.end');
+    expect(app.timeline.lastIndexOf('handled')).toBeLessThan(hook);
     // The transport closed: standard clients reconnect by themselves.
-    expect(await Promise.all(reasons)).toEqual(Array(sockets.length).fill('transport close'));
+    expect((await Promise.all(reasons)).slice(0, 4)).toEqual(Array(4).fill('transport close'));
 
     const r = report(reportFile);
     expect(r.exitCode).toBe(0);
