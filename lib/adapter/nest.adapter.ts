@@ -254,3 +254,22 @@ export function webSocketServersOf(app: object | undefined): unknown[] {
   )?.socketModule?.socketsContainer?.getAll?.();
   return hosts ? [...hosts.values()].map((host) => host.server).filter(Boolean) : [];
 }
+
+/**
+ * Calls `onAdapter` with the application's WebSocket adapter, now and
+ * whenever one is set: Nest keeps it in the application's config
+ * (`useWebSocketAdapter()`), and creates socket.io's default there only as
+ * the first gateway connects, during `init()`.
+ */
+export function watchWebSocketAdapter(app: object | undefined, onAdapter: (adapter: object) => void): void {
+  const config = (app as { config?: { getIoAdapter?(): unknown; setIoAdapter?(adapter: unknown): unknown } } | undefined)?.config;
+  if (!config || typeof config.getIoAdapter !== 'function' || typeof config.setIoAdapter !== 'function') return;
+  const current = config.getIoAdapter();
+  if (current && typeof current === 'object') onAdapter(current);
+  const set = config.setIoAdapter;
+  config.setIoAdapter = function (this: unknown, adapter: unknown) {
+    const result = set.call(this, adapter);
+    if (adapter && typeof adapter === 'object') onAdapter(adapter);
+    return result;
+  };
+}

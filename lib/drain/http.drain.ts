@@ -185,7 +185,7 @@ export class HttpDrain {
     this.closeWhenDone.add(response);
   }
 
-  /** An upgraded connection (a WebSocket) is no longer HTTP: its gateway's drain closes it. */
+  /** An upgraded connection (a WebSocket) is no longer HTTP: the WebSocket intake closes it, whoever owns it. */
   private readonly onUpgrade = (_request: IncomingMessage, socket: Socket): void => {
     this.connections.delete(socket);
   };

@@ -36,4 +36,6 @@ export interface IntakeIntegration {
   prepare?(context: IntakeContext): void;
   /** The sources to drain, looked up when asked (at the end of `init()` for the plan, and at the drain). */
   sources(context: IntakeContext): IntakeSource[];
+  /** The application has stopped: takes off what `prepare` put on shared objects (server listeners). */
+  release?(): void;
 }

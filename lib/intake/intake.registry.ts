@@ -86,6 +86,7 @@ export class IntakeRegistry {
   release(): void {
     this.subscription?.unsubscribe();
     this.sse?.release();
+    for (const integration of this.integrations) if (integration !== this.sse) integration.release?.();
   }
 
   private context(): IntakeContext {
