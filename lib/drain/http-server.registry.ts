@@ -45,6 +45,8 @@ export class HttpServerRegistry {
   private drained = false;
   /** Called once when the application serves; armed after `init()`. */
   private onServing?: () => void;
+  /** Told of every server, those found later included (see `each`). */
+  private readonly watchers: Array<(server: DrainableServer, name: string) => void> = [];
   /** Listeners added through `events` (the readiness delay's traffic watch), for servers found later. */
   private readonly shared = new Map<string | symbol, Set<Listener>>();
 
@@ -70,6 +72,7 @@ export class HttpServerRegistry {
     const drain = new HttpDrain(server, name, this.closeWhenDone);
     this.entries.set(server, { drain, app: servedByApp });
     drain.attach();
+    for (const watcher of this.watchers) watcher(server, drain.name);
     for (const [event, listeners] of this.shared) for (const listener of listeners) (server as unknown as NodeJS.EventEmitter).prependListener(event, listener);
     if (this.closingKeepAlive) drain.closeKeepAlive();
     if (this.drained) {
@@ -79,6 +82,12 @@ export class HttpServerRegistry {
     } else if (drain.serving) this.draining?.(drain);
     if (servedByApp && this.onServing && server !== this.main?.server) this.watchListening(server);
     return drain;
+  }
+
+  /** Calls `watcher` for every server drained: those known now, and each found later, as it is found. */
+  each(watcher: (server: DrainableServer, name: string) => void): void {
+    this.watchers.push(watcher);
+    for (const [server, { drain }] of this.entries) watcher(server as DrainableServer, drain.name);
   }
 
   get size(): number {

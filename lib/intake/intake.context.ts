@@ -1,5 +1,6 @@
 import type { GracefulLogger } from '../graceful.logger.js';
 import type { HttpDrain } from '../drain/http.drain.js';
+import type { HttpServerRegistry } from '../drain/http-server.registry.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import type { IntakeSource } from './intake.source.js';
 
@@ -18,6 +19,8 @@ export interface IntakeContext {
   /** The application, once it has started booting. */
   readonly app?: object;
   readonly http?: HttpDrain;
+  /** Every HTTP server the drain stops (the application's, those it is served through, those handed to `drainServer()`). */
+  readonly servers?: Pick<HttpServerRegistry, 'each'>;
   /** Every singleton provider and controller instance (computed once per call of the registry). */
   instances(): ProviderInstance[];
   /** The first provider instance that passes `test`, found without listing them all (cheap at startup). */

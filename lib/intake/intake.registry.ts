@@ -28,6 +28,7 @@ export class IntakeRegistry {
   private readonly sse?: SseIntegration;
   private app?: object;
   private http?: HttpDrain;
+  private servers?: IntakeContext['servers'];
   private readonly subscription?: { unsubscribe(): void };
 
   constructor(
@@ -57,9 +58,10 @@ export class IntakeRegistry {
   }
 
   /** The application is known and about to run `init()`. */
-  prepare(app: object, http: HttpDrain | undefined): void {
+  prepare(app: object, http: HttpDrain | undefined, servers?: IntakeContext['servers']): void {
     this.app = app;
     this.http = http;
+    this.servers = servers;
     const context = this.context();
     for (const integration of this.integrations) {
       try {
@@ -97,6 +99,7 @@ export class IntakeRegistry {
       logger: this.logger,
       app: this.app,
       http: this.http,
+      servers: this.servers,
       // Cheap on purpose: no dependency facts, which startup at scale cannot afford; singletons are checked where it matters.
       instances: () =>
         (instances ??= [...discovery.getProviders(), ...discovery.getControllers()].flatMap((wrapper) => {

@@ -79,12 +79,15 @@ export class UpgradedSocketIntake implements IntakeSource {
   /** Which sockets a gateway owns: those are left to the gateway's own drain, which answers their messages first. */
   owned: (upgraded: Upgraded) => boolean = () => false;
 
-  constructor(private readonly server: UpgradeServer) {}
+  constructor(
+    private readonly server: UpgradeServer,
+    private readonly serverName = 'the HTTP server',
+  ) {}
 
   /** As the timeline names it: with the paths of the sockets it closed. */
   get name(): string {
     const paths = [...this.paths].sort();
-    return `WebSockets upgraded on the HTTP server${paths.length > 0 ? ` (${paths.join(', ')})` : ''}`;
+    return `WebSockets upgraded on ${this.serverName}${paths.length > 0 ? ` (${paths.join(', ')})` : ''}`;
   }
 
   /** Whether anything but the module listens for upgrades: otherwise the server upgrades nothing. */

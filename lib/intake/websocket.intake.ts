@@ -250,15 +250,20 @@ function gatewayOwner(servers: unknown[]): (upgraded: Upgraded) => boolean {
 
 export class WebSocketIntegration implements IntakeIntegration {
   private readonly messages = new GatewayMessages();
-  private upgrades?: UpgradedSocketIntake;
+  /** One per HTTP server the drain stops: the application's, and those found or handed over later. */
+  private readonly upgrades: UpgradedSocketIntake[] = [];
 
-  /** Counts gateway handlers from the first client on, and watches the upgrades of the HTTP server. */
+  /** Counts gateway handlers from the first client on, and watches the upgrades of every HTTP server. */
   prepare(context: IntakeContext): void {
     watchWebSocketAdapter(context.app, (adapter) => this.messages.watch(adapter));
-    const server = context.http?.server as Partial<UpgradeServer> | undefined;
-    if (typeof server?.listeners !== 'function') return;
-    this.upgrades = new UpgradedSocketIntake(server as UpgradeServer);
-    this.upgrades.attach();
+    const watch = (server: unknown, name: string) => {
+      if (typeof (server as Partial<UpgradeServer> | undefined)?.listeners !== 'function') return;
+      const upgrades = new UpgradedSocketIntake(server as UpgradeServer, name === 'HTTP' ? 'the HTTP server' : name);
+      upgrades.attach();
+      this.upgrades.push(upgrades);
+    };
+    if (context.servers) context.servers.each(watch);
+    else if (context.http) watch(context.http.server, 'HTTP');
   }
 
   sources(context: IntakeContext): IntakeSource[] {
@@ -271,14 +276,15 @@ export class WebSocketIntegration implements IntakeIntegration {
       if (engines.length > 0) sources.push(new SocketIoGatewayIntake(engines, this.messages));
       if (this.messages.watching) sources.push(this.messages);
     }
-    if (this.upgrades?.inUse) {
-      this.upgrades.owned = gatewayOwner(servers);
-      sources.push(this.upgrades);
+    for (const upgrades of this.upgrades) {
+      if (!upgrades.inUse) continue;
+      upgrades.owned = gatewayOwner(servers);
+      sources.push(upgrades);
     }
     return sources;
   }
 
   release(): void {
-    this.upgrades?.release();
+    for (const upgrades of this.upgrades) upgrades.release();
   }
 }

@@ -55,7 +55,8 @@ export function delayNote(delay: ShutdownReport['readinessDelay']): string {
 
 /** What one source did: its numbers, and what was still running at the drain's end. */
 export function intakeNote(source: IntakeReport, drain?: DrainReport, intake: IntakeReport[] = [source]): string {
-  const done = DONE[source.kind];
+  // A WebSocket source counts sockets closed, or (gateway handlers) messages answered.
+  const done = source.kind === 'websocket' && source.unit !== 'socket' ? 'answered' : DONE[source.kind];
   const parts = [`${source.finished} ${source.unit}(s) ${done}`];
   // The drain's count covers every server: said on the row when there is one.
   if (source.kind === 'http' && drain && intake.filter((row) => row.kind === 'http').length <= 1)
@@ -63,6 +64,7 @@ export function intakeNote(source: IntakeReport, drain?: DrainReport, intake: In
   if (source.stillRunning > 0) parts.push(`${source.stillRunning} still running at the drain's end`);
   const cut = source.kind === 'http' ? (drain?.cutRequests ?? []).filter((request) => request.server === source.name) : [];
   if (cut.length > 0) parts.push(`cut: ${cutList(cut, source.stillRunning)}`);
+  if (source.lost) parts.push(`${source.lost} lost`);
   if (source.outcome === 'error') parts.push(`failed: ${source.error ?? ''}`);
   return parts.join(', ');
 }

@@ -476,7 +476,7 @@ export class ShutdownSequence implements ShutdownHost {
       this.http = this.servers.setMain(server, adapter.getInstance?.());
       this.listening = this.adapterHost.listen$.subscribe(() => this.ready());
     }
-    this.intake.prepare(app, this.http);
+    this.intake.prepare(app, this.http, this.servers);
   }
 
   /**
