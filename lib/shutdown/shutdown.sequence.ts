@@ -87,6 +87,8 @@ export class ShutdownSequence implements ShutdownHost {
   private readonly bootstraps: Array<Promise<unknown>> = [];
   private wrapHook: HookWrapper = (_name, call) => call;
   private run?: Run;
+  /** SIGINTs received so far: only a second one (Ctrl+C twice) cuts the shutdown short. */
+  private interrupts = 0;
 
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
@@ -383,9 +385,11 @@ export class ShutdownSequence implements ShutdownHost {
 
   onSignal(signal: string): void {
     const run = this.run;
+    // Counted whatever started the run: a first SIGINT during an `app.close()` joins it.
+    const secondInterrupt = signal === 'SIGINT' && ++this.interrupts > 1;
     if (!run) {
       void this.begin(signal, { delay: signal === 'SIGTERM', exit: true });
-    } else if (signal === 'SIGINT') {
+    } else if (secondInterrupt) {
       this.logger.warn(MESSAGES.interrupted());
       this.process.exit(GracefulExitCode.Interrupted);
     } else {
