@@ -63,6 +63,25 @@ export const MESSAGES = {
     `@OnDrain() on ${target}: option "${option}" is ${describe(value)}; it must be ${expected}.`,
   onDrainNonStatic: (method: string) =>
     `@OnDrain() on ${method} is skipped: request-scoped and transient providers have no single instance to stop. Move it into a singleton provider.`,
+  warmUpNotAMethod: (target: string) => `@WarmUp() on ${target}: it decorates methods only; move it onto the method that warms the application up.`,
+  warmUpStatic: (target: string) =>
+    `@WarmUp() on ${target}: static methods are never called by the module; make it an instance method of a provider or controller.`,
+  invalidWarmUpOption: (target: string, option: string, value: unknown, expected: string) =>
+    `@WarmUp() on ${target}: option "${option}" is ${describe(value)}; it must be ${expected}.`,
+  warmUpNonStatic: (method: string) =>
+    `@WarmUp() on ${method} is skipped: request-scoped and transient providers have no single instance to warm up. Move it into a singleton provider.`,
+  warmUpFailed: (name: string) =>
+    `Warm-up ${name} failed: readiness stays down, so this instance never takes traffic and a startupProbe on isStarted() restarts it. Fix the warm-up, or catch the error inside it if the application can serve without it`,
+  warmUpTimedOut: (name: string, ms: number) =>
+    `Warm-up ${name} timed out after ${ms} ms (its signal was aborted): readiness stays down, so this instance never takes traffic and a startupProbe on isStarted() restarts it. Raise its timeout (@WarmUp({ timeout })) or make it end sooner.`,
+  warmUpTimeoutReason: (name: string, ms: number) => `${name} exceeded its warm-up timeout of ${ms} ms`,
+  readinessHoldFailed: (name: string) =>
+    `Readiness was held for "${name}", which failed; the hold is released and the error goes to the caller of holdReadiness()`,
+  invalidHold: (name: unknown, work: unknown) =>
+    `holdReadiness(name, work) was called with name ${describe(name)} and work ${typeof work}: name must be a non-empty string (it shows in the readiness probe's details), work a promise or a function returning one.`,
+  invalidUnreadyReason: (reason: unknown) =>
+    `markUnready(reason) was called with ${describe(reason)}: give a non-empty string saying why (it shows in the readiness probe's details).`,
+  shutdownAbortsWarmUp: (reason: string) => `the shutdown started (${reason}) before the warm-up ended`,
   drained: (completed: number, idleClosed: number, ms: number) =>
     `Drained: ${completed} request(s) completed, ${idleClosed} idle connection(s) closed in ${ms} ms.`,
   hookFailed: (hook: string) => `${hook} failed`,

@@ -15,6 +15,7 @@ import { MESSAGES } from '../graceful.messages.js';
 import type { HookSpec, StopPlan } from '../graph/stop-plan.types.js';
 import type { DrainReport, ExitCall, IntakeReport, ReadinessDelayReport, ShutdownReport, StageReport } from '../interfaces/shutdown-report.interface.js';
 import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
+import { ReadinessHolder } from '../lifecycle/readiness.holder.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
 import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
@@ -100,6 +101,7 @@ export class ShutdownSequence implements ShutdownHost {
     private readonly process: ProcessSignals,
     private readonly intake: IntakeRegistry,
     private readonly diagnostics: StartupDiagnostics,
+    private readonly readiness: ReadinessHolder,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
     registerShutdownHost(modules, this);
@@ -437,7 +439,7 @@ export class ShutdownSequence implements ShutdownHost {
     if (server) {
       this.http = new HttpDrain(server);
       this.http.attach();
-      this.listening = this.adapterHost.listen$.subscribe(() => this.record.advance('ready'));
+      this.listening = this.adapterHost.listen$.subscribe(() => this.readiness.serve());
     }
     this.intake.prepare(app, this.http);
   }
@@ -454,8 +456,9 @@ export class ShutdownSequence implements ShutdownHost {
       else void this.begin('shutdown', { delay: true, exit: true });
     });
     if (!this.options.platform.waitsForReady) return;
-    const ready = this.record.state$.subscribe((state) => {
-      if (state !== 'ready') return;
+    const ready = this.record.state$.subscribe(() => {
+      // Once started (warm-ups and held work ended), even if marked unready meanwhile.
+      if (!this.record.started) return;
       queueMicrotask(() => ready.unsubscribe());
       this.process.send('ready');
     });
@@ -463,8 +466,8 @@ export class ShutdownSequence implements ShutdownHost {
 
   bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T> {
     const seen = done.then((value) => {
-      // Without an HTTP server the application is ready once it has started.
-      if (step === 'init' && !this.http) this.record.advance('ready');
+      // Without an HTTP server the application serves once it has started (ready once its warm-ups end).
+      if (step === 'init' && !this.http) this.readiness.serve();
       if (step === 'init') {
         this.logIntake();
         // With `strict`, a problem found here fails init(): the application does not start.
