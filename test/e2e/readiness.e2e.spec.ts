@@ -1,0 +1,218 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { appProcesses, type AppProcess } from '../support/app-process.js';
+import { get } from '../support/http.js';
+
+/**
+ * Issue 16: readiness means ready (warm-ups, held work, markUnready,
+ * isStarted), and the holes in the one outcome (a single SIGINT during
+ * app.close(), a signal during the exit, a linger timer left by app.close()).
+ */
+const apps = appProcesses();
+const options = (o: object) => JSON.stringify(o);
+
+/** The probe's status and the indicator's data (from `info` when up, `error` when down). */
+async function probe(port: number, path: string): Promise<{ status: number; graceful: Record<string, unknown> }> {
+  const response = await get(port, path);
+  const body = JSON.parse(response.body) as { info?: { graceful?: object }; error?: { graceful?: object } };
+  return { status: response.status, graceful: { ...(body.info?.graceful ?? body.error?.graceful) } };
+}
+
+/** The states the process reported, in order. */
+const states = (app: AppProcess) => app.events.filter((e) => e.type === 'state').map((e) => e.state);
+
+describe('readiness means ready', () => {
+  it('stays down (starting) while a @WarmUp runs, with the app serving and alive, and goes up once it ends', async () => {
+    const app = apps.start('lifecycle.app.js', { WARM_UP: '1', DETAILS: '1', GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
+    const port = await app.port();
+    await app.event('warm-up-start');
+    expect(await probe(port, '/health/ready')).toEqual({
+      status: 503,
+      graceful: { status: 'down', state: 'starting', deadlineExceeded: false, waitingFor: ['Cache.fill'] },
+    });
+    expect((await probe(port, '/health/started')).status).toBe(503);
+    expect((await probe(port, '/health/live')).status).toBe(200);
+    expect((await get(port, '/ping')).body).toBe('pong');
+
+    app.send('warm');
+    await app.event('started');
+    expect(await probe(port, '/health/ready')).toEqual({ status: 200, graceful: { status: 'up', state: 'ready', deadlineExceeded: false } });
+    expect((await probe(port, '/health/started')).status).toBe(200);
+    expect(app.timeline.filter((t) => ['warm-up-end', 'readiness-hold-end', 'started', 'state'].includes(t))).toEqual([
+      'state', // starting
+      'warm-up-end',
+      'readiness-hold-end',
+      'started',
+      'state', // ready
+    ]);
+    expect(app.events.find((e) => e.type === 'readiness-hold-end')).toMatchObject({ name: 'Cache.fill', outcome: 'ok' });
+
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(states(app)).toEqual(['starting', 'ready', 'draining', 'stopping', 'stopped']);
+  });
+
+  it('stays down while work handed to holdReadiness() at startup runs, and goes up once it ends', async () => {
+    const app = apps.start('lifecycle.app.js', { HOLD: '1' });
+    const port = await app.port();
+    await app.event('hold-start', { name: 'migrations' });
+    expect(await probe(port, '/health/ready')).toEqual({ status: 503, graceful: { status: 'down', state: 'starting' } });
+    expect((await probe(port, '/health/started')).status).toBe(503);
+    app.send('hold-done');
+    await app.event('started');
+    expect((await probe(port, '/health/ready')).status).toBe(200);
+    expect(app.events.find((e) => e.type === 'readiness-hold-end' && e.name === 'migrations')).toMatchObject({ outcome: 'ok' });
+    expect(app.timeline.indexOf('hold-end')).toBeLessThan(app.timeline.indexOf('started'));
+  });
+
+  it('markUnready() leaves the balancer with its reason in the probe, markReady() rejoins; held work later is unready too; isStarted() stays up', async () => {
+    const app = apps.start('lifecycle.app.js', { DETAILS: '1' });
+    const port = await app.port();
+    await app.event('started');
+    expect((await probe(port, '/health/ready')).status).toBe(200);
+
+    app.send('unready database connection lost');
+    await app.until(() => states(app).includes('unready'), 'unready');
+    expect(await probe(port, '/health/ready')).toEqual({
+      status: 503,
+      graceful: { status: 'down', state: 'unready', unreadyReason: 'database connection lost', deadlineExceeded: false },
+    });
+    expect((await probe(port, '/health/started')).status).toBe(200);
+    expect((await probe(port, '/health/live')).status).toBe(200);
+    expect((await get(port, '/ping')).body).toBe('pong');
+
+    app.send('ready');
+    await app.until(() => states(app).filter((s) => s === 'ready').length === 2, 'ready again');
+    expect((await probe(port, '/health/ready')).status).toBe(200);
+
+    app.send('hold-later');
+    await app.until(() => states(app).filter((s) => s === 'unready').length === 2, 'unready while held');
+    expect(await probe(port, '/health/ready')).toEqual({
+      status: 503,
+      graceful: { status: 'down', state: 'unready', deadlineExceeded: false, waitingFor: ['reindex'] },
+    });
+    app.send('hold-done');
+    await app.until(() => states(app).filter((s) => s === 'ready').length === 3, 'ready after the hold');
+    expect((await probe(port, '/health/ready')).status).toBe(200);
+    expect(states(app)).toEqual(['starting', 'ready', 'unready', 'ready', 'unready', 'ready']);
+  });
+
+  it('once the shutdown began, isStarted() stays up, and markUnready()/markReady() change nothing', async () => {
+    const app = apps.start('lifecycle.app.js', {
+      WAIT_STDIN: 'Resource.close',
+      GRACEFUL_OPTIONS: options({ readinessDelayMs: 20000, readinessQuietMs: 500, shutdownTimeoutMs: 40000, drainTimeoutMs: 5000 }),
+    });
+    const port = await app.port();
+    await app.event('started');
+    expect((await probe(port, '/health/ready')).status).toBe(200);
+    app.signal('SIGTERM');
+    await app.event('state', { state: 'draining' });
+    expect(await probe(port, '/health/started')).toEqual({ status: 200, graceful: { status: 'up', state: 'draining' } });
+    expect(await probe(port, '/health/ready')).toEqual({ status: 503, graceful: { status: 'down', state: 'draining' } });
+    await app.event('hook-start', { hook: 'Resource.close' });
+    // One line: markReady() runs, then the hook goes on.
+    app.send('ready');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(states(app)).toEqual(['starting', 'ready', 'draining', 'stopping', 'stopped']);
+  });
+
+  it('a @WarmUp that throws is named in the log and keeps readiness down; the shutdown still runs', async () => {
+    const app = apps.start('lifecycle.app.js', { WARM_UP: '1', WARM_FAIL: '1', GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
+    const port = await app.port();
+    await app.event('warm-up-start');
+    app.send('warm');
+    await app.event('readiness-hold-end', { name: 'Cache.fill', outcome: 'error' });
+    await app.printed('Warm-up Cache.fill failed');
+    expect(app.output).toContain('cache unreachable');
+    expect((await probe(port, '/health/ready')).graceful).toEqual({ status: 'down', state: 'starting' });
+    expect((await probe(port, '/health/started')).status).toBe(503);
+    expect((await probe(port, '/health/live')).status).toBe(200);
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.timeline).toContain('hook-end:Resource.close');
+    expect(app.events.some((e) => e.type === 'started')).toBe(false);
+  });
+
+  it('a @WarmUp past its timeout gets its signal aborted, is named in the log, and keeps readiness down', async () => {
+    const app = apps.start('lifecycle.app.js', { WARM_UP: '1', WARM_TIMEOUT: '300', GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
+    const port = await app.port();
+    await app.event('readiness-hold-end', { name: 'Cache.fill', outcome: 'timeout' });
+    expect(await app.event('warm-up-aborted')).toMatchObject({ why: 'Cache.fill exceeded its warm-up timeout of 300 ms' });
+    await app.printed('Warm-up Cache.fill timed out after 300 ms');
+    expect((await probe(port, '/health/ready')).graceful).toEqual({ status: 'down', state: 'starting' });
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('SIGTERM during a @WarmUp aborts its signal and shuts down; the app never reports started', async () => {
+    const app = apps.start('lifecycle.app.js', { WARM_UP: '1' });
+    await app.port();
+    await app.event('warm-up-start');
+    app.signal('SIGTERM');
+    expect(await app.event('warm-up-aborted')).toMatchObject({ why: 'the shutdown started (SIGTERM) before the warm-up ended' });
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.events.some((e) => e.type === 'started')).toBe(false);
+    expect(states(app)).toEqual(['starting', 'draining', 'stopping', 'stopped']);
+  });
+});
+
+describe('one sequence, one outcome (issue 16, item 4)', () => {
+  it('a single SIGINT during a shutdown started by app.close() joins it: the process exits when it ends, with its code, not 130', async () => {
+    const app = apps.start('lifecycle.app.js', { WAIT_STDIN: 'Resource.close' });
+    await app.port();
+    app.send('close');
+    await app.event('hook-start', { hook: 'Resource.close' });
+    app.signal('SIGINT');
+    await app.printed('Received SIGINT while already shutting down (close)');
+    app.send('go');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.timeline).toContain('hook-end:Resource.close');
+    expect(app.timeline).toContain('nest-destroy:Resource');
+  });
+
+  it('a second SIGINT during a shutdown started by app.close() exits 130 at once', async () => {
+    const app = apps.start('lifecycle.app.js', { WAIT_STDIN: 'Resource.close' });
+    await app.port();
+    app.send('close');
+    await app.event('hook-start', { hook: 'Resource.close' });
+    app.signal('SIGINT');
+    await app.printed('Received SIGINT while already shutting down (close)');
+    app.signal('SIGINT');
+    expect(await app.exited).toEqual({ code: 130, signal: null });
+    expect(app.timeline).not.toContain('hook-end:Resource.close');
+  });
+
+  it('a signal that arrives while the process exits changes nothing: the exit code the sequence decided stands', async () => {
+    const file = join(tmpdir(), `graceful-exit-${process.pid}-${Date.now()}`);
+    const app = apps.start('lifecycle.app.js', { EXIT_WAITS_FOR: file });
+    try {
+      await app.port();
+      app.signal('SIGTERM');
+      // The process is inside process.exit(0), in its last 'exit' listener.
+      expect(await app.event('exiting')).toMatchObject({ code: 0 });
+      app.signal('SIGTERM');
+      writeFileSync(file, '');
+      expect(await app.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
+  it('app.close() with a request cut at the drain leaves no timer behind: the process ends by itself', async () => {
+    // A keep-alive time far beyond the test's: a linger timer left armed would keep the process alive past it.
+    const app = apps.start('lifecycle.app.js', { KEEP_ALIVE_MS: '600000', GRACEFUL_OPTIONS: options({ drainTimeoutMs: 300 }) });
+    const port = await app.port();
+    const agent = new Agent({ keepAlive: true });
+    const cut = get(port, '/hold', agent).catch((error: NodeJS.ErrnoException) => error.code);
+    await app.event('held');
+    app.send('close');
+    const closed = await app.event('closed');
+    expect(await cut).toBe('ECONNRESET');
+    expect(app.output).toMatch(/cut 1 request\(s\) in flight/);
+    expect(closed.resources).not.toContain('Timeout');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    agent.destroy();
+  });
+});
