@@ -81,6 +81,8 @@ export const MESSAGES = {
     `holdReadiness(name, work) was called with name ${describe(name)} and work ${typeof work}: name must be a non-empty string (it shows in the readiness probe's details), work a promise or a function returning one.`,
   invalidUnreadyReason: (reason: unknown) =>
     `markUnready(reason) was called with ${describe(reason)}: give a non-empty string saying why (it shows in the readiness probe's details).`,
+  startupFailed: (step: string, message: string) =>
+    `The startup failed in ${step}(): ${message}. Rolling back what had started: the @OnShutdown() hooks, then Nest's destroy hooks (reason 'startup-failed', exit code 1).`,
   shutdownAbortsWarmUp: (reason: string) => `the shutdown started (${reason}) before the warm-up ended`,
   drained: (completed: number, idleClosed: number, ms: number) =>
     `Drained: ${completed} request(s) completed, ${idleClosed} idle connection(s) closed in ${ms} ms.`,

@@ -117,6 +117,8 @@ export interface ShutdownReport {
   deadlineExceeded: boolean;
   /** The message of a fatal error that started or hit the shutdown. */
   fatalError?: string;
+  /** The message of the error that failed the startup (`init()` or `listen()`), when this run rolled it back (reason `startup-failed`). */
+  startupError?: string;
   /** `process.exit()` calls made during the shutdown; the highest code among them and the outcome's is the exit code. */
   exitCalls?: ExitCall[];
   /** The process exit code this outcome stands for (see `GracefulExitCode`). */

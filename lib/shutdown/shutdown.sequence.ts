@@ -86,6 +86,11 @@ export class ShutdownSequence implements ShutdownHost {
   private http?: HttpDrain;
   private listening?: Subscription;
   private readonly bootstraps: Array<Promise<unknown>> = [];
+  /** The first error of a bootstrap step, once one failed: the startup failed and is rolled back. */
+  private startupError?: { step: 'init' | 'listen'; error: unknown };
+  private onStartupFailure!: () => void;
+  /** Resolves when a bootstrap step fails: the run stops waiting for the others (they wait for the failed one). */
+  private readonly startupFailure = new Promise<void>((resolve) => (this.onStartupFailure = resolve));
   private wrapHook: HookWrapper = (_name, call) => call;
   private run?: Run;
   /** SIGINTs received so far: only a second one (Ctrl+C twice) cuts the shutdown short. */
@@ -168,7 +173,7 @@ export class ShutdownSequence implements ShutdownHost {
   private async execute(run: Run): Promise<ShutdownReport> {
     const { options } = this;
     try {
-      await untilAborted(Promise.all(this.bootstraps), run.expired.signal);
+      await untilAborted(Promise.race([Promise.all(this.bootstraps), this.startupFailure]), run.expired.signal);
       // Taken now, once the bootstrap that found the hooks has ended.
       const { plan, finalPlan } = this.planner;
       this.armDeadline(run);
@@ -305,6 +310,7 @@ export class ShutdownSequence implements ShutdownHost {
       fatalError: this.record.fatalError,
       sequenceFailed: run.failed,
       exitCalls: run.exitCalls,
+      startupError: this.startupError?.error,
     });
     run.finished = true;
     this.record.lastReport = report;
@@ -465,6 +471,7 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T> {
+    this.bootstraps.push(done.catch(() => undefined));
     const seen = done.then((value) => {
       // Without an HTTP server the application serves once it has started (ready once its warm-ups end).
       if (step === 'init' && !this.http) this.readiness.serve();
@@ -475,8 +482,29 @@ export class ShutdownSequence implements ShutdownHost {
       }
       return value;
     });
-    this.bootstraps.push(seen.catch(() => undefined));
-    return seen;
+    // The caller gets the error once what had started is rolled back (unless the process exits first).
+    return seen.catch(async (error: unknown) => {
+      await this.rollBack(step, error);
+      throw error;
+    });
+  }
+
+  /**
+   * A bootstrap step failed (a provider's `onModuleInit` threw, `listen()`
+   * found its port taken, `strict` refused the plan): whatever the caller
+   * does with the error, the startup is rolled back by the one sequence
+   * (the `@OnShutdown` hooks, then Nest's hooks), reported with the reason
+   * `startup-failed`, and the process exits 1 when the module handles its
+   * signals. A testing module, or `signals: []`, exits nothing.
+   */
+  private async rollBack(step: 'init' | 'listen', error: unknown): Promise<void> {
+    if (!this.startupError) {
+      this.startupError = { step, error };
+      this.logger.error(MESSAGES.startupFailed(step, messageOf(error)), stackOf(error));
+      this.onStartupFailure();
+    }
+    const exit = this.options.signals.length > 0 && !isTestingModule(this.app);
+    await this.begin('startup-failed', { delay: false, exit });
   }
 
   /** The sources the drain will stop, beside the stop plan (and at its level): looked up only if the line shows. */
@@ -510,4 +538,12 @@ export class ShutdownSequence implements ShutdownHost {
     this.run?.traffic?.stop();
     unregisterShutdownHost(this.modules);
   }
+}
+
+/** A `@nestjs/testing` module: a failed startup there reaches the test, and never ends its process. */
+function isTestingModule(app: unknown): boolean {
+  for (let proto = app ? Object.getPrototypeOf(app) : undefined; proto; proto = Object.getPrototypeOf(proto)) {
+    if ((proto as { constructor?: { name?: string } }).constructor?.name === 'TestingModule') return true;
+  }
+  return false;
 }

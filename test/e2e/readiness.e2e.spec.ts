@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -214,5 +214,35 @@ describe('one sequence, one outcome (issue 16, item 4)', () => {
     expect(closed.resources).not.toContain('Timeout');
     expect(await app.exited).toEqual({ code: 0, signal: null });
     agent.destroy();
+  });
+});
+
+describe('a failed startup rolls back (issue 16, item 3)', () => {
+  const readReport = (file: string) => {
+    const report = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    rmSync(file, { force: true });
+    return report;
+  };
+
+  it("when a provider throws in onModuleInit and main.ts catches the error, what started is stopped (its @OnShutdown hook, then Nest's hooks), the report says why, and the process exits 1", async () => {
+    const reportFile = join(tmpdir(), `graceful-failed-start-${process.pid}-${Date.now()}.json`);
+    const app = apps.start('failed-start.app.js', { GRACEFUL_OPTIONS: options({ reportFile }) });
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output).toContain('The startup failed in init(): B cannot connect');
+    const order = app.timeline.filter((t) => ['a-open', 'hook-end:ServerA.close', 'nest-destroy:ServerA'].includes(t));
+    expect(order).toEqual(['a-open', 'hook-end:ServerA.close', 'nest-destroy:ServerA']);
+    expect(app.timeline).not.toContain('listening');
+    expect(readReport(reportFile)).toMatchObject({ reason: 'startup-failed', startupError: 'B cannot connect', exitCode: 1 });
+  });
+
+  it('with signals: [], the rollback runs, the error reaches the caller afterwards, and nothing exits the process: it ends by itself', async () => {
+    const app = apps.start('failed-start.app.js', { NO_SIGNALS: '1' });
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.timeline.filter((t) => ['hook-end:ServerA.close', 'nest-destroy:ServerA', 'caught'].includes(t))).toEqual([
+      'hook-end:ServerA.close',
+      'nest-destroy:ServerA',
+      'caught',
+    ]);
+    expect(app.events.find((e) => e.type === 'caught')).toMatchObject({ message: 'B cannot connect' });
   });
 });

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Injectable, Scope, type LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import fc from 'fast-check';
-import { GracefulHealthIndicator, GracefulLifecycleService, GracefulModule, WarmUp, type GracefulEvent, type WarmUpContext } from 'nestjs-graceful';
+import { GracefulHealthIndicator, GracefulLifecycleService, GracefulModule, OnShutdown, WarmUp, type GracefulEvent, type WarmUpContext } from 'nestjs-graceful';
 import { LifecycleRecord, type LifecycleState } from '../../lib/lifecycle/lifecycle.record.js';
 
 /** The moves the lifecycle allows, as `from>to`. */
@@ -215,5 +215,40 @@ describe('@WarmUp() misuse fails when the class is defined, naming it', () => {
       }
       return Bad;
     }).toThrow(`@WarmUp() on Bad.warm: ${message}`);
+  });
+});
+
+const rolledBack: string[] = [];
+
+@Injectable()
+class Opened {
+  @OnShutdown()
+  close() {
+    rolledBack.push('Opened.close');
+  }
+  onModuleDestroy() {
+    rolledBack.push('Opened.onModuleDestroy');
+  }
+}
+
+@Injectable()
+class Throws {
+  constructor(readonly opened: Opened) {}
+  onModuleInit() {
+    throw new Error('cannot connect');
+  }
+}
+
+describe('a failed startup in a testing module', () => {
+  it('rolls back (hooks, then Nest’s hooks), reports startup-failed, then hands the error to the caller; nothing exits', async () => {
+    // Default signals: the module handles them, yet a testing module never ends the test's process.
+    const moduleRef = await Test.createTestingModule({
+      imports: [GracefulModule.forRoot({ logger: new MemoryLogger(), platform: 'none' })],
+      providers: [Opened, Throws],
+    }).compile();
+    await expect(moduleRef.init()).rejects.toThrow('cannot connect');
+    expect(rolledBack).toEqual(['Opened.close', 'Opened.onModuleDestroy']);
+    expect(moduleRef.get(GracefulLifecycleService).lastReport).toMatchObject({ reason: 'startup-failed', startupError: 'cannot connect', exitCode: 1 });
+    expect(moduleRef.get(GracefulLifecycleService).state).toBe('stopped');
   });
 });
