@@ -71,9 +71,9 @@ export const MESSAGES = {
   warmUpNonStatic: (method: string) =>
     `@WarmUp() on ${method} is skipped: request-scoped and transient providers have no single instance to warm up. Move it into a singleton provider.`,
   warmUpFailed: (name: string) =>
-    `Warm-up ${name} failed: readiness stays down, so this instance never takes traffic and a startupProbe on isStarted() restarts it. Fix the warm-up, or catch the error inside it if the application can serve without it`,
+    `Warm-up ${name} failed: the startup fails (readiness never goes up). Fix the warm-up, or catch the error inside it if the application can serve without it`,
   warmUpTimedOut: (name: string, ms: number) =>
-    `Warm-up ${name} timed out after ${ms} ms (its signal was aborted): readiness stays down, so this instance never takes traffic and a startupProbe on isStarted() restarts it. Raise its timeout (@WarmUp({ timeout })) or make it end sooner.`,
+    `Warm-up ${name} timed out after ${ms} ms (its signal was aborted): the startup fails (readiness never goes up). Raise its timeout (@WarmUp({ timeout })) or make it end sooner.`,
   warmUpTimeoutReason: (name: string, ms: number) => `${name} exceeded its warm-up timeout of ${ms} ms`,
   readinessHoldFailed: (name: string) =>
     `Readiness was held for "${name}", which failed; the hold is released and the error goes to the caller of holdReadiness()`,
@@ -81,8 +81,8 @@ export const MESSAGES = {
     `holdReadiness(name, work) was called with name ${describe(name)} and work ${typeof work}: name must be a non-empty string (it shows in the readiness probe's details), work a promise or a function returning one.`,
   invalidUnreadyReason: (reason: unknown) =>
     `markUnready(reason) was called with ${describe(reason)}: give a non-empty string saying why (it shows in the readiness probe's details).`,
-  startupFailed: (step: string, message: string) =>
-    `The startup failed in ${step}(): ${message}. Rolling back what had started: the @OnShutdown() hooks, then Nest's destroy hooks (reason 'startup-failed', exit code 1).`,
+  startupFailed: (where: string, message: string) =>
+    `The startup failed in ${where}: ${message}. Rolling back what had started: the @OnShutdown() hooks, then Nest's destroy hooks (reason 'startup-failed', exit code 1).`,
   shutdownAbortsWarmUp: (reason: string) => `the shutdown started (${reason}) before the warm-up ended`,
   drained: (completed: number, idleClosed: number, ms: number) =>
     `Drained: ${completed} request(s) completed, ${idleClosed} idle connection(s) closed in ${ms} ms.`,

@@ -34,11 +34,13 @@ export class ReadinessHolder {
   /**
    * The application serves: starts every warm-up (each holds readiness at
    * once), then tells the record, which moves to `ready` once nothing holds.
+   * A warm-up that throws or times out keeps holding readiness down and is
+   * handed to `failed`, which fails the startup.
    */
-  serve(): void {
+  serve(failed: (warmUp: string, error: unknown) => void = () => undefined): void {
     if (this.served) return;
     this.served = true;
-    for (const warmUp of this.explorer.explore()) this.warmUp(warmUp);
+    for (const warmUp of this.explorer.explore()) this.warmUp(warmUp, failed);
     this.record.serve();
   }
 
@@ -70,8 +72,8 @@ export class ReadinessHolder {
     );
   }
 
-  /** Runs one warm-up; one that throws or times out keeps holding readiness down. */
-  private warmUp({ name, timeoutMs, call }: WarmUpMethod): void {
+  /** Runs one warm-up; one that throws or times out keeps holding readiness down, and goes to `failed`. */
+  private warmUp({ name, timeoutMs, call }: WarmUpMethod, failed: (warmUp: string, error: unknown) => void): void {
     // A shutdown that began before the application served leaves nothing to warm up.
     if (this.shuttingDown) return;
     const release = this.record.hold(name);
@@ -87,6 +89,7 @@ export class ReadinessHolder {
       if (outcome === 'ok' || this.shuttingDown) return release();
       if (outcome === 'timeout') this.logger.error(MESSAGES.warmUpTimedOut(name, timeoutMs));
       else this.logger.error(MESSAGES.warmUpFailed(name), stackOf(error));
+      failed(name, error);
     };
     const timer = setTimeout(() => {
       controller.abort(new Error(MESSAGES.warmUpTimeoutReason(name, timeoutMs)));

@@ -87,7 +87,7 @@ export class ShutdownSequence implements ShutdownHost {
   private listening?: Subscription;
   private readonly bootstraps: Array<Promise<unknown>> = [];
   /** The first error of a bootstrap step, once one failed: the startup failed and is rolled back. */
-  private startupError?: { step: 'init' | 'listen'; error: unknown };
+  private startupError?: { where: string; error: unknown };
   private onStartupFailure!: () => void;
   /** Resolves when a bootstrap step fails: the run stops waiting for the others (they wait for the failed one). */
   private readonly startupFailure = new Promise<void>((resolve) => (this.onStartupFailure = resolve));
@@ -445,7 +445,7 @@ export class ShutdownSequence implements ShutdownHost {
     if (server) {
       this.http = new HttpDrain(server);
       this.http.attach();
-      this.listening = this.adapterHost.listen$.subscribe(() => this.readiness.serve());
+      this.listening = this.adapterHost.listen$.subscribe(() => this.serve());
     }
     this.intake.prepare(app, this.http);
   }
@@ -474,7 +474,7 @@ export class ShutdownSequence implements ShutdownHost {
     this.bootstraps.push(done.catch(() => undefined));
     const seen = done.then((value) => {
       // Without an HTTP server the application serves once it has started (ready once its warm-ups end).
-      if (step === 'init' && !this.http) this.readiness.serve();
+      if (step === 'init' && !this.http) this.serve();
       if (step === 'init') {
         this.logIntake();
         // With `strict`, a problem found here fails init(): the application does not start.
@@ -484,27 +484,32 @@ export class ShutdownSequence implements ShutdownHost {
     });
     // The caller gets the error once what had started is rolled back (unless the process exits first).
     return seen.catch(async (error: unknown) => {
-      await this.rollBack(step, error);
+      await this.rollBack(`${step}()`, error);
       throw error;
     });
   }
 
   /**
    * A bootstrap step failed (a provider's `onModuleInit` threw, `listen()`
-   * found its port taken, `strict` refused the plan): whatever the caller
+   * found its port taken, `strict` refused the plan, a warm-up threw or timed out): whatever the caller
    * does with the error, the startup is rolled back by the one sequence
    * (the `@OnShutdown` hooks, then Nest's hooks), reported with the reason
    * `startup-failed`, and the process exits 1 when the module handles its
    * signals. A testing module, or `signals: []`, exits nothing.
    */
-  private async rollBack(step: 'init' | 'listen', error: unknown): Promise<void> {
+  private async rollBack(where: string, error: unknown): Promise<void> {
     if (!this.startupError) {
-      this.startupError = { step, error };
-      this.logger.error(MESSAGES.startupFailed(step, messageOf(error)), stackOf(error));
+      this.startupError = { where, error };
+      this.logger.error(MESSAGES.startupFailed(where, messageOf(error)), stackOf(error));
       this.onStartupFailure();
     }
     const exit = this.options.signals.length > 0 && !isTestingModule(this.app);
     await this.begin('startup-failed', { delay: false, exit });
+  }
+
+  /** The application serves: the warm-ups start; one that fails or times out fails the startup. */
+  private serve(): void {
+    this.readiness.serve((warmUp, error) => void this.rollBack(`the warm-up ${warmUp}`, error));
   }
 
   /** The sources the drain will stop, beside the stop plan (and at its level): looked up only if the line shows. */

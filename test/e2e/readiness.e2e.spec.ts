@@ -118,32 +118,31 @@ describe('readiness means ready', () => {
     expect(states(app)).toEqual(['starting', 'ready', 'draining', 'stopping', 'stopped']);
   });
 
-  it('a @WarmUp that throws is named in the log and keeps readiness down; the shutdown still runs', async () => {
-    const app = apps.start('lifecycle.app.js', { WARM_UP: '1', WARM_FAIL: '1', GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
+  it('a @WarmUp that throws fails the startup: it is named, readiness never goes up, what started is rolled back and the process exits 1', async () => {
+    const app = apps.start('lifecycle.app.js', { WARM_UP: '1', WARM_FAIL: '1' });
     const port = await app.port();
     await app.event('warm-up-start');
-    app.send('warm');
-    await app.event('readiness-hold-end', { name: 'Cache.fill', outcome: 'error' });
-    await app.printed('Warm-up Cache.fill failed');
-    expect(app.output).toContain('cache unreachable');
     expect((await probe(port, '/health/ready')).graceful).toEqual({ status: 'down', state: 'starting' });
-    expect((await probe(port, '/health/started')).status).toBe(503);
-    expect((await probe(port, '/health/live')).status).toBe(200);
-    app.signal('SIGTERM');
-    expect(await app.exited).toEqual({ code: 0, signal: null });
+    app.send('warm');
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.events.find((e) => e.type === 'readiness-hold-end' && e.name === 'Cache.fill')).toMatchObject({ outcome: 'error', error: 'cache unreachable' });
+    expect(app.output).toContain('Warm-up Cache.fill failed');
+    expect(app.output).toContain('The startup failed in the warm-up Cache.fill: cache unreachable');
     expect(app.timeline).toContain('hook-end:Resource.close');
+    expect(app.timeline).toContain('nest-destroy:Resource');
     expect(app.events.some((e) => e.type === 'started')).toBe(false);
+    expect(states(app)).toEqual(['starting', 'draining', 'stopping', 'stopped']);
   });
 
-  it('a @WarmUp past its timeout gets its signal aborted, is named in the log, and keeps readiness down', async () => {
-    const app = apps.start('lifecycle.app.js', { WARM_UP: '1', WARM_TIMEOUT: '300', GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
-    const port = await app.port();
-    await app.event('readiness-hold-end', { name: 'Cache.fill', outcome: 'timeout' });
-    expect(await app.event('warm-up-aborted')).toMatchObject({ why: 'Cache.fill exceeded its warm-up timeout of 300 ms' });
-    await app.printed('Warm-up Cache.fill timed out after 300 ms');
-    expect((await probe(port, '/health/ready')).graceful).toEqual({ status: 'down', state: 'starting' });
-    app.signal('SIGTERM');
-    expect(await app.exited).toEqual({ code: 0, signal: null });
+  it('a @WarmUp past its timeout gets its signal aborted, is named, and fails the startup', async () => {
+    const app = apps.start('lifecycle.app.js', { WARM_UP: '1', WARM_TIMEOUT: '300' });
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.events.find((e) => e.type === 'readiness-hold-end' && e.name === 'Cache.fill')).toMatchObject({ outcome: 'timeout' });
+    expect(app.events.find((e) => e.type === 'warm-up-aborted')).toMatchObject({ why: 'Cache.fill exceeded its warm-up timeout of 300 ms' });
+    expect(app.output).toContain('Warm-up Cache.fill timed out after 300 ms');
+    expect(app.output).toContain('The startup failed in the warm-up Cache.fill');
+    expect(app.timeline).toContain('hook-end:Resource.close');
+    expect(app.events.some((e) => e.type === 'started')).toBe(false);
   });
 
   it('SIGTERM during a @WarmUp aborts its signal and shuts down; the app never reports started', async () => {
