@@ -20,6 +20,12 @@ async function probe(port: number, path: string): Promise<{ status: number; grac
   return { status: response.status, graceful: { ...(body.info?.graceful ?? body.error?.graceful) } };
 }
 
+/** The fixture on Nest 12 (ESM), and compiled to CommonJS on Nest 11 (test/nest11, prepared by its prepare.mjs). */
+const NEST_VERSIONS = [
+  ['Nest 12', (fixture: string) => fixture],
+  ['Nest 11', (fixture: string) => join(process.cwd(), 'test', 'nest11', '.build', 'fixtures', fixture)],
+] as const;
+
 /** The states the process reported, in order. */
 const states = (app: AppProcess) => app.events.filter((e) => e.type === 'state').map((e) => e.state);
 
@@ -157,9 +163,9 @@ describe('readiness means ready', () => {
   });
 });
 
-describe('one sequence, one outcome (issue 16, item 4)', () => {
+describe.each(NEST_VERSIONS)('one sequence, one outcome (issue 16, item 4) on %s', (_nest, fixture) => {
   it('a single SIGINT during a shutdown started by app.close() joins it: the process exits when it ends, with its code, not 130', async () => {
-    const app = apps.start('lifecycle.app.js', { WAIT_STDIN: 'Resource.close' });
+    const app = apps.start(fixture('lifecycle.app.js'), { WAIT_STDIN: 'Resource.close' });
     await app.port();
     app.send('close');
     await app.event('hook-start', { hook: 'Resource.close' });
@@ -172,7 +178,7 @@ describe('one sequence, one outcome (issue 16, item 4)', () => {
   });
 
   it('a second SIGINT during a shutdown started by app.close() exits 130 at once', async () => {
-    const app = apps.start('lifecycle.app.js', { WAIT_STDIN: 'Resource.close' });
+    const app = apps.start(fixture('lifecycle.app.js'), { WAIT_STDIN: 'Resource.close' });
     await app.port();
     app.send('close');
     await app.event('hook-start', { hook: 'Resource.close' });
@@ -185,7 +191,7 @@ describe('one sequence, one outcome (issue 16, item 4)', () => {
 
   it('a signal that arrives while the process exits changes nothing: the exit code the sequence decided stands', async () => {
     const file = join(tmpdir(), `graceful-exit-${process.pid}-${Date.now()}`);
-    const app = apps.start('lifecycle.app.js', { EXIT_WAITS_FOR: file });
+    const app = apps.start(fixture('lifecycle.app.js'), { EXIT_WAITS_FOR: file });
     try {
       await app.port();
       app.signal('SIGTERM');
@@ -201,7 +207,7 @@ describe('one sequence, one outcome (issue 16, item 4)', () => {
 
   it('app.close() with a request cut at the drain leaves no timer behind: the process ends by itself', async () => {
     // A keep-alive time far beyond the test's: a linger timer left armed would keep the process alive past it.
-    const app = apps.start('lifecycle.app.js', { KEEP_ALIVE_MS: '600000', GRACEFUL_OPTIONS: options({ drainTimeoutMs: 300 }) });
+    const app = apps.start(fixture('lifecycle.app.js'), { KEEP_ALIVE_MS: '600000', GRACEFUL_OPTIONS: options({ drainTimeoutMs: 300 }) });
     const port = await app.port();
     const agent = new Agent({ keepAlive: true });
     const cut = get(port, '/hold', agent).catch((error: NodeJS.ErrnoException) => error.code);
@@ -216,7 +222,7 @@ describe('one sequence, one outcome (issue 16, item 4)', () => {
   });
 });
 
-describe('a failed startup rolls back (issue 16, item 3)', () => {
+describe.each(NEST_VERSIONS)('a failed startup rolls back (issue 16, item 3) on %s', (_nest, fixture) => {
   const readReport = (file: string) => {
     const report = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     rmSync(file, { force: true });
@@ -225,7 +231,7 @@ describe('a failed startup rolls back (issue 16, item 3)', () => {
 
   it("when a provider throws in onModuleInit and main.ts catches the error, what started is stopped (its @OnShutdown hook, then Nest's hooks), the report says why, and the process exits 1", async () => {
     const reportFile = join(tmpdir(), `graceful-failed-start-${process.pid}-${Date.now()}.json`);
-    const app = apps.start('failed-start.app.js', { GRACEFUL_OPTIONS: options({ reportFile }) });
+    const app = apps.start(fixture('failed-start.app.js'), { GRACEFUL_OPTIONS: options({ reportFile }) });
     expect(await app.exited).toEqual({ code: 1, signal: null });
     expect(app.output).toContain('The startup failed in init(): B cannot connect');
     const order = app.timeline.filter((t) => ['a-open', 'hook-end:ServerA.close', 'nest-destroy:ServerA'].includes(t));
@@ -235,7 +241,7 @@ describe('a failed startup rolls back (issue 16, item 3)', () => {
   });
 
   it('with signals: [], the rollback runs, the error reaches the caller afterwards, and nothing exits the process: it ends by itself', async () => {
-    const app = apps.start('failed-start.app.js', { NO_SIGNALS: '1' });
+    const app = apps.start(fixture('failed-start.app.js'), { NO_SIGNALS: '1' });
     expect(await app.exited).toEqual({ code: 0, signal: null });
     expect(app.timeline.filter((t) => ['hook-end:ServerA.close', 'nest-destroy:ServerA', 'caught'].includes(t))).toEqual([
       'hook-end:ServerA.close',
