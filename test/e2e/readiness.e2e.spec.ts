@@ -240,6 +240,16 @@ describe.each(NEST_VERSIONS)('a failed startup rolls back (issue 16, item 3) on 
     expect(readReport(reportFile)).toMatchObject({ reason: 'startup-failed', startupError: 'B cannot connect', exitCode: 1 });
   });
 
+  it('when listen() fails (its port is taken), what started is rolled back and the process exits 1', async () => {
+    const app = apps.start(fixture('failed-start.app.js'), { PORT_TAKEN: '1' });
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output).toMatch(/The startup failed in listen\(\): .*EADDRINUSE/);
+    expect(app.timeline.filter((t) => ['hook-end:ServerA.close', 'nest-destroy:ServerA'].includes(t))).toEqual([
+      'hook-end:ServerA.close',
+      'nest-destroy:ServerA',
+    ]);
+  });
+
   it('with signals: [], the rollback runs, the error reaches the caller afterwards, and nothing exits the process: it ends by itself', async () => {
     const app = apps.start(fixture('failed-start.app.js'), { NO_SIGNALS: '1' });
     expect(await app.exited).toEqual({ code: 0, signal: null });
