@@ -25,6 +25,8 @@ export const MESSAGES = {
     `${platform ? ` (${platform}'s default; set gracePeriodMs if yours differs)` : ' (gracePeriodMs)'} with time to spare, so the process may be killed before the shutdown ends; ` +
     `lower shutdownTimeoutMs${preStopMs > 0 ? ' or the preStop sleep' : ''}, or raise the grace period (terminationGracePeriodSeconds, kill_timeout, stop_grace_period, stopTimeout).`,
   repeatedSignal: (signal: string, reason: string) => `Received ${signal} while already shutting down (${reason}); the shutdown goes on unchanged.`,
+  firstInterrupt: (reason: string) =>
+    `Received SIGINT while already shutting down (${reason}); the process exits when the shutdown ends. Press Ctrl+C again to exit at once with 130.`,
   interrupted: () => 'Second SIGINT during the shutdown: exiting now with 130.',
   shutdownStarted: (reason: string, deadlineMs: number) => `Graceful shutdown started (${reason}); deadline in ${deadlineMs} ms.`,
   readinessDelay: (boundMs: number, floorMs: number, quietMs: number) =>

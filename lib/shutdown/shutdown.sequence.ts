@@ -401,7 +401,7 @@ export class ShutdownSequence implements ShutdownHost {
       this.logger.warn(MESSAGES.interrupted());
       this.process.exit(GracefulExitCode.Interrupted);
     } else {
-      this.logger.warn(MESSAGES.repeatedSignal(signal, run.trigger.reason));
+      this.logger.warn(signal === 'SIGINT' ? MESSAGES.firstInterrupt(run.trigger.reason) : MESSAGES.repeatedSignal(signal, run.trigger.reason));
       this.exitWhenDone(run);
     }
   }
