@@ -8,8 +8,14 @@ export const ON_SHUTDOWN_METHODS = 'GRACEFUL:ON_SHUTDOWN_METHODS';
 export const ON_DRAIN_METADATA = 'GRACEFUL:ON_DRAIN';
 /** On a class: the names of its (and its ancestors') `@OnDrain()` methods. */
 export const ON_DRAIN_METHODS = 'GRACEFUL:ON_DRAIN_METHODS';
+/** Metadata key written by `@WarmUp()` on a method. */
+export const WARM_UP_METADATA = 'GRACEFUL:WARM_UP';
+/** On a class: the names of its (and its ancestors') `@WarmUp()` methods. */
+export const WARM_UP_METHODS = 'GRACEFUL:WARM_UP_METHODS';
 
 export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
+/** How long a `@WarmUp()` method may run by default. */
+export const DEFAULT_WARM_UP_TIMEOUT_MS = 60_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
 export const DEFAULT_SIGNALS: readonly string[] = ['SIGTERM', 'SIGINT'];
 /** The longest readiness delay by default (within 40 % of the deadline). */

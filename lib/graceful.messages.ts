@@ -25,6 +25,8 @@ export const MESSAGES = {
     `${platform ? ` (${platform}'s default; set gracePeriodMs if yours differs)` : ' (gracePeriodMs)'} with time to spare, so the process may be killed before the shutdown ends; ` +
     `lower shutdownTimeoutMs${preStopMs > 0 ? ' or the preStop sleep' : ''}, or raise the grace period (terminationGracePeriodSeconds, kill_timeout, stop_grace_period, stopTimeout).`,
   repeatedSignal: (signal: string, reason: string) => `Received ${signal} while already shutting down (${reason}); the shutdown goes on unchanged.`,
+  firstInterrupt: (reason: string) =>
+    `Received SIGINT while already shutting down (${reason}); the process exits when the shutdown ends. Press Ctrl+C again to exit at once with 130.`,
   interrupted: () => 'Second SIGINT during the shutdown: exiting now with 130.',
   shutdownStarted: (reason: string, deadlineMs: number) => `Graceful shutdown started (${reason}); deadline in ${deadlineMs} ms.`,
   readinessDelay: (boundMs: number, floorMs: number, quietMs: number) =>
@@ -81,6 +83,27 @@ export const MESSAGES = {
     `@OnDrain() on ${target}: option "${option}" is ${describe(value)}; it must be ${expected}.`,
   onDrainNonStatic: (method: string) =>
     `@OnDrain() on ${method} is skipped: request-scoped and transient providers have no single instance to stop. Move it into a singleton provider.`,
+  warmUpNotAMethod: (target: string) => `@WarmUp() on ${target}: it decorates methods only; move it onto the method that warms the application up.`,
+  warmUpStatic: (target: string) =>
+    `@WarmUp() on ${target}: static methods are never called by the module; make it an instance method of a provider or controller.`,
+  invalidWarmUpOption: (target: string, option: string, value: unknown, expected: string) =>
+    `@WarmUp() on ${target}: option "${option}" is ${describe(value)}; it must be ${expected}.`,
+  warmUpNonStatic: (method: string) =>
+    `@WarmUp() on ${method} is skipped: request-scoped and transient providers have no single instance to warm up. Move it into a singleton provider.`,
+  warmUpFailed: (name: string) =>
+    `Warm-up ${name} failed: the startup fails (readiness never goes up). Fix the warm-up, or catch the error inside it if the application can serve without it`,
+  warmUpTimedOut: (name: string, ms: number) =>
+    `Warm-up ${name} timed out after ${ms} ms (its signal was aborted): the startup fails (readiness never goes up). Raise its timeout (@WarmUp({ timeout })) or make it end sooner.`,
+  warmUpTimeoutReason: (name: string, ms: number) => `${name} exceeded its warm-up timeout of ${ms} ms`,
+  readinessHoldFailed: (name: string) =>
+    `Readiness was held for "${name}", which failed; the hold is released and the error goes to the caller of holdReadiness()`,
+  invalidHold: (name: unknown, work: unknown) =>
+    `holdReadiness(name, work) was called with name ${describe(name)} and work ${typeof work}: name must be a non-empty string (it shows in the readiness probe's details), work a promise or a function returning one.`,
+  invalidUnreadyReason: (reason: unknown) =>
+    `markUnready(reason) was called with ${describe(reason)}: give a non-empty string saying why (it shows in the readiness probe's details).`,
+  startupFailed: (where: string, message: string) =>
+    `The startup failed in ${where}: ${message}. Rolling back what had started: the @OnShutdown() hooks, then Nest's destroy hooks (reason 'startup-failed', exit code 1).`,
+  shutdownAbortsWarmUp: (reason: string) => `the shutdown started (${reason}) before the warm-up ended`,
   drained: (completed: number, idleClosed: number, ms: number, server = 'HTTP') =>
     `Drained${onServer(server)}: ${completed} request(s) completed, ${idleClosed} idle connection(s) closed in ${ms} ms.`,
   hookFailed: (hook: string) => `${hook} failed`,

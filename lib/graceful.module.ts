@@ -3,12 +3,15 @@ import { DiscoveryModule } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { ShutdownHookAccessor } from './discovery/shutdown-hook.accessor.js';
 import { ShutdownHookExplorer } from './discovery/shutdown-hook.explorer.js';
+import { WarmUpAccessor } from './discovery/warm-up.accessor.js';
+import { WarmUpExplorer } from './discovery/warm-up.explorer.js';
 import { WorkTracker } from './drain/work.tracker.js';
 import { GRACEFUL_MODULE_OPTIONS } from './graceful.constants.js';
 import { GracefulHealthIndicator } from './health/graceful.health-indicator.js';
 import type { GracefulModuleAsyncOptions, GracefulModuleOptions } from './interfaces/graceful-module-options.interface.js';
 import { GracefulLifecycleService } from './lifecycle/graceful-lifecycle.service.js';
 import { LifecycleRecord } from './lifecycle/lifecycle.record.js';
+import { ReadinessHolder } from './lifecycle/readiness.holder.js';
 import { resolveGracefulOptions } from './options/graceful-options.resolver.js';
 import { ShutdownObservers } from './observe/shutdown.observers.js';
 import { ProcessSignals } from './shutdown/process-signals.js';
@@ -51,6 +54,9 @@ export class GracefulModule {
         WorkTracker,
         ShutdownHookAccessor,
         ShutdownHookExplorer,
+        WarmUpAccessor,
+        WarmUpExplorer,
+        ReadinessHolder,
         ShutdownPlanner,
         ShutdownObservers,
         ProcessSignals,

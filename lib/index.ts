@@ -1,11 +1,13 @@
 export { GracefulModule } from './graceful.module.js';
 export { OnShutdown } from './decorators/on-shutdown.decorator.js';
 export { OnDrain } from './decorators/on-drain.decorator.js';
+export { WarmUp } from './decorators/warm-up.decorator.js';
 export { GracefulLifecycleService, type DrainServerTarget } from './lifecycle/graceful-lifecycle.service.js';
 export type { LifecycleState } from './lifecycle/lifecycle.record.js';
 export { GracefulHealthIndicator, type GracefulHealthOptions } from './health/graceful.health-indicator.js';
-export { GracefulExitCode, GRACEFUL_MODULE_OPTIONS, ON_SHUTDOWN_METADATA, ON_DRAIN_METADATA } from './graceful.constants.js';
+export { GracefulExitCode, GRACEFUL_MODULE_OPTIONS, ON_SHUTDOWN_METADATA, ON_DRAIN_METADATA, WARM_UP_METADATA } from './graceful.constants.js';
 export type { HookSpec, StopPhase, StopPlan, StopUnit, PlanWarning } from './graph/stop-plan.types.js';
 export * from './errors/index.js';
 export * from './interfaces/index.js';
 export type { TrackedWork } from './drain/work.tracker.js';
+export type { HeldWork } from './lifecycle/readiness.holder.js';

@@ -29,6 +29,8 @@ interface Connection {
   destroy(): void;
   /** Set while an HTTP/1 connection that went idle during the drain is kept open for a request already on its way. */
   linger?: NodeJS.Timeout;
+  /** Set once it has closed: nothing is armed for it any more. */
+  closed?: boolean;
 }
 
 /** What the drain needs of the server; Node's http, https and http2 servers all are one. */
@@ -208,6 +210,7 @@ export class HttpDrain {
   private track(key: Socket | Http2Session, connection: Connection): void {
     this.connections.set(key, connection);
     key.once('close', () => {
+      connection.closed = true;
       clearTimeout(connection.linger);
       this.connections.delete(key);
       this.check();
@@ -252,6 +255,8 @@ export class HttpDrain {
    * the connection) rather than reset; close it then, or at the drain's end.
    */
   private linger(connection: Connection): void {
+    // A response cut with its socket closes after it: no request can come on it.
+    if (connection.closed) return;
     const ms = this.server.keepAliveTimeout || DEFAULT_LINGER_MS;
     connection.linger = setTimeout(() => connection.end(), ms);
   }

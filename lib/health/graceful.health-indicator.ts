@@ -31,9 +31,13 @@ export class GracefulHealthIndicator {
   ) {}
 
   /**
-   * Up only while the application is `'ready'`: from `listen()` until the
-   * shutdown signal. Its answers after the signal let the readiness delay
-   * end early: once it has answered down and only probes arrive.
+   * Up only while the application is `'ready'`: from the end of its startup
+   * (`listen()` and every warm-up and held work) until the shutdown signal,
+   * except while `markUnready()` or held work keeps it `'unready'`. The
+   * reason given to `markUnready()` is in its data as `unreadyReason`; the
+   * work it waits for, as `waitingFor`, with `details`. Its answers after
+   * the signal let the readiness delay end early: once it has answered down
+   * and only probes arrive.
    */
   isReady<const Key extends string = 'graceful'>(key: Key = 'graceful' as Key, options: GracefulHealthOptions = {}): HealthIndicatorResult<Key> {
     const session = this.indicators.check(key);
@@ -42,6 +46,17 @@ export class GracefulHealthIndicator {
     if (this.record.state === 'ready') return session.up(this.data(options));
     this.record.onReadinessDown?.();
     return session.down(this.data(options));
+  }
+
+  /**
+   * For a Kubernetes `startupProbe`: down while the application starts, up
+   * once its startup has ended (it served and every warm-up and held work
+   * ended), and never down after, whatever comes next.
+   */
+  isStarted<const Key extends string = 'graceful'>(key: Key = 'graceful' as Key, options: GracefulHealthOptions = {}): HealthIndicatorResult<Key> {
+    const session = this.indicators.check(key);
+    markProbe();
+    return this.record.started ? session.up(this.data(options)) : session.down(this.data(options));
   }
 
   /** Up unless the shutdown passed its deadline or a fatal error was recorded; a normal drain stays alive. */
@@ -53,10 +68,15 @@ export class GracefulHealthIndicator {
   }
 
   private data({ details = false }: GracefulHealthOptions): Record<string, unknown> {
-    const { state, reason, deadlineExceeded, fatalError } = this.record;
-    if (!details) return { state };
+    const { state, reason, deadlineExceeded, fatalError, unreadyReason } = this.record;
+    // The application wrote the reason for the probe: it shows whenever it holds readiness down.
+    const unready = unreadyReason !== undefined && (state === 'unready' || state === 'starting') ? { unreadyReason } : {};
+    if (!details) return { state, ...unready };
+    const waitingFor = this.record.holding;
     return {
       state,
+      ...unready,
+      ...(waitingFor.length > 0 && (state === 'unready' || state === 'starting') ? { waitingFor } : {}),
       ...(reason === undefined ? {} : { reason }),
       deadlineExceeded,
       ...(fatalError === undefined ? {} : { fatalError: fatalError instanceof Error ? fatalError.message : String(fatalError) }),

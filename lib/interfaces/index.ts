@@ -4,3 +4,4 @@ export * from './shutdown-context.interface.js';
 export * from './shutdown-report.interface.js';
 export * from './graceful-event.interface.js';
 export * from './on-drain-options.interface.js';
+export * from './warm-up-options.interface.js';

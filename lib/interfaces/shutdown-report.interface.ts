@@ -152,6 +152,8 @@ export interface ShutdownReport {
   deadlineExceeded: boolean;
   /** The message of a fatal error that started or hit the shutdown. */
   fatalError?: string;
+  /** The message of the error that failed the startup (`init()` or `listen()`), when this run rolled it back (reason `startup-failed`). */
+  startupError?: string;
   /** `process.exit()` calls made during the shutdown; the highest code among them and the outcome's is the exit code. */
   exitCalls?: ExitCall[];
   /** Child processes the application started that were still running after Nest's hooks, and how each was stopped. */

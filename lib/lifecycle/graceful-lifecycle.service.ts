@@ -9,7 +9,10 @@ import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
 import { ShutdownPlanner } from '../shutdown/shutdown.planner.js';
 import { ShutdownSequence } from '../shutdown/shutdown.sequence.js';
+import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
+import { MESSAGES } from '../graceful.messages.js';
 import { LifecycleRecord, type LifecycleState } from './lifecycle.record.js';
+import { ReadinessHolder, type HeldWork } from './readiness.holder.js';
 
 /** What `drainServer()` takes: a Node.js http, https or http2 server. */
 export type DrainServerTarget = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
@@ -22,9 +25,10 @@ export class GracefulLifecycleService {
     private readonly sequence: ShutdownSequence,
     private readonly planner: ShutdownPlanner,
     private readonly work: WorkTracker,
+    private readonly readiness: ReadinessHolder,
   ) {}
 
-  /** `'starting' | 'ready' | 'draining' | 'stopping' | 'stopped'` */
+  /** `'starting' | 'ready' | 'unready' | 'draining' | 'stopping' | 'stopped'` */
   get state(): LifecycleState {
     return this.record.state;
   }
@@ -37,6 +41,42 @@ export class GracefulLifecycleService {
   /** State changes and each hook's start, end, error and timeout, as they happen. */
   get events$(): Observable<GracefulEvent> {
     return this.record.events$;
+  }
+
+  /** True once the application served and every startup task (warm-ups, held work) had ended; never false after. */
+  isStarted(): boolean {
+    return this.record.started;
+  }
+
+  /**
+   * Keeps readiness down while `work` runs: a promise, or a function called
+   * now that returns one. At startup the application stays `starting` until
+   * it ends; later it is `unready` meanwhile, with `name` in the readiness
+   * probe's details. Returns the work's promise: a rejection releases the
+   * hold and reaches the caller.
+   *
+   * @example
+   * ```ts
+   * void this.lifecycle.holdReadiness('reconnect to Redis', () => this.redis.connect());
+   * ```
+   */
+  holdReadiness<T>(name: string, work: HeldWork<T>): Promise<T> {
+    return this.readiness.hold(name, work);
+  }
+
+  /**
+   * Leaves the balancer: readiness reports down, with `reason` in its
+   * details, until `markReady()`. The application goes on serving. Does
+   * nothing once the shutdown has begun.
+   */
+  markUnready(reason: string): void {
+    if (typeof reason !== 'string' || reason.trim() === '') throw new InvalidGracefulOptionsError(MESSAGES.invalidUnreadyReason(reason));
+    this.record.markUnready(reason);
+  }
+
+  /** Rejoins the balancer after `markUnready()` (readiness up, unless held work still runs). Does nothing once the shutdown has begun. */
+  markReady(): void {
+    this.record.markReady();
   }
 
   /** True from the signal on. */

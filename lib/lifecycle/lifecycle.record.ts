@@ -3,10 +3,17 @@ import { BehaviorSubject, Subject, distinctUntilChanged, type Observable } from 
 import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
 
-/** Where the application is in its life. It only ever moves forward. */
-export type LifecycleState = 'starting' | 'ready' | 'draining' | 'stopping' | 'stopped';
+/**
+ * Where the application is in its life:
+ *
+ *   starting -> ready <-> unready -> draining -> stopping -> stopped
+ *
+ * `ready` and `unready` are one step: the application serves, and readiness
+ * says whether it takes traffic. Every other move is forward only.
+ */
+export type LifecycleState = 'starting' | 'ready' | 'unready' | 'draining' | 'stopping' | 'stopped';
 
-const RANK: Record<LifecycleState, number> = { starting: 0, ready: 1, draining: 2, stopping: 3, stopped: 4 };
+const RANK: Record<LifecycleState, number> = { starting: 0, ready: 1, unready: 1, draining: 2, stopping: 3, stopped: 4 };
 
 /** The shared record of the lifecycle: state, events, and what went wrong. */
 @Injectable()
@@ -28,19 +35,81 @@ export class LifecycleRecord {
   readinessProbedAt?: number;
   /** Set while the readiness delay waits for a probe to see it down. */
   onReadinessDown?: () => void;
+  /** Why the application left the balancer (`markUnready`), until `markReady`. */
+  unreadyReason?: string;
+  /** Set once the application served and every startup task had ended; never unset. */
+  started = false;
+  private serving = false;
+  /** Work readiness waits for (warm-ups, `holdReadiness`), by a key of each. */
+  private readonly holds = new Map<symbol, string>();
 
   get state(): LifecycleState {
     return this.subject.value;
   }
 
+  /** The names of the work readiness waits for now. */
+  get holding(): string[] {
+    return [...new Set(this.holds.values())];
+  }
+
   /** Moves to `next` if it lies ahead; a later state is never undone. */
   advance(next: LifecycleState): void {
     if (RANK[next] <= RANK[this.subject.value]) return;
-    this.subject.next(next);
-    this.emit({ type: 'state', state: next, at: Date.now() });
+    this.move(next);
+  }
+
+  /** The application serves (listens, or has started without an HTTP server): ready once nothing holds it. */
+  serve(): void {
+    this.serving = true;
+    this.settle();
+  }
+
+  /** Keeps readiness down until the returned function is called (once is enough; more calls do nothing). */
+  hold(name: string): () => void {
+    const key = Symbol(name);
+    this.holds.set(key, name);
+    this.settle();
+    return () => {
+      if (this.holds.delete(key)) this.settle();
+    };
+  }
+
+  /** Leaves the balancer with `reason` (a later call replaces it); nothing once the shutdown began. */
+  markUnready(reason: string): void {
+    if (this.shuttingDown) return;
+    this.unreadyReason = reason;
+    this.settle();
+  }
+
+  /** Rejoins the balancer, if nothing else holds readiness down; nothing once the shutdown began. */
+  markReady(): void {
+    if (this.shuttingDown) return;
+    this.unreadyReason = undefined;
+    this.settle();
   }
 
   emit(event: GracefulEvent): void {
     this.eventSubject.next(event);
+  }
+
+  private get shuttingDown(): boolean {
+    return RANK[this.subject.value] >= RANK.draining;
+  }
+
+  /** The one place that decides between starting, ready and unready. */
+  private settle(): void {
+    if (this.shuttingDown) return;
+    if (!this.started) {
+      if (!this.serving || this.holds.size > 0) return;
+      this.started = true;
+      this.emit({ type: 'started', at: Date.now() });
+    }
+    const next = this.holds.size > 0 || this.unreadyReason !== undefined ? 'unready' : 'ready';
+    if (next !== this.subject.value) this.move(next);
+  }
+
+  private move(next: LifecycleState): void {
+    this.subject.next(next);
+    this.emit({ type: 'state', state: next, at: Date.now() });
   }
 }

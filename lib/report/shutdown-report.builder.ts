@@ -39,6 +39,8 @@ export interface ShutdownFacts {
   exitCalls: ExitCall[];
   children?: ChildProcessReport[];
   openHandles?: OpenHandleReport[];
+  /** The error that failed the startup, when the run rolled back a failed startup. */
+  startupError?: unknown;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface ShutdownFacts {
  * `process.exit()` during the shutdown wins.
  */
 export function exitCodeOf(
-  facts: Pick<ShutdownFacts, 'deadlineExceeded' | 'fatalError' | 'sequenceFailed' | 'exitCalls' | 'drain'> & {
+  facts: Pick<ShutdownFacts, 'deadlineExceeded' | 'fatalError' | 'sequenceFailed' | 'exitCalls' | 'drain' | 'startupError'> & {
     hooks: Pick<HookReport, 'outcome'>[];
     intake?: Pick<IntakeReport, 'outcome'>[];
   },
@@ -57,7 +59,8 @@ export function exitCodeOf(
     (facts.drain !== undefined && (facts.drain.requestsCut > 0 || facts.drain.trackedWorkCut > 0)) ||
     (facts.intake ?? []).some((source) => source.outcome !== 'ok') ||
     facts.sequenceFailed ||
-    facts.fatalError !== undefined;
+    facts.fatalError !== undefined ||
+    facts.startupError !== undefined;
   const decided = facts.deadlineExceeded ? GracefulExitCode.DeadlineExceeded : failed ? GracefulExitCode.Failed : GracefulExitCode.Clean;
   return Math.max(decided, ...facts.exitCalls.map((call) => call.code));
 }
@@ -96,6 +99,7 @@ export function buildShutdownReport(facts: ShutdownFacts): ShutdownReport {
     hooks,
     deadlineExceeded: facts.deadlineExceeded,
     ...(facts.fatalError !== undefined ? { fatalError: messageOf(facts.fatalError) } : {}),
+    ...(facts.startupError !== undefined ? { startupError: messageOf(facts.startupError) } : {}),
     ...(facts.exitCalls.length > 0 ? { exitCalls: [...facts.exitCalls] } : {}),
     ...(facts.children && facts.children.length > 0 ? { children: [...facts.children] } : {}),
     openHandles: [...(facts.openHandles ?? [])],

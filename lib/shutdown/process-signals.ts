@@ -21,6 +21,8 @@ export function isModuleListener(listener: unknown): boolean {
 @Injectable()
 export class ProcessSignals {
   private readonly listeners = new Map<string, Listener>();
+  /** Every signal listened to, kept after `release()`: the exit ignores them until the process is gone. */
+  private readonly signals = new Set<string>();
   private originalExit?: typeof process.exit;
 
   /** Listens to `event` once per instance, however often it is asked. */
@@ -28,6 +30,7 @@ export class ProcessSignals {
     if (this.listeners.has(event)) return;
     Object.defineProperty(listener, MODULE_LISTENER, { value: true });
     this.listeners.set(event, listener);
+    if (event.startsWith('SIG')) this.signals.add(event);
     process.on(event, listener);
   }
 
@@ -66,9 +69,15 @@ export class ProcessSignals {
     return new DeadlineWatchdog(ms, code, message, running);
   }
 
-  /** Ends the process with `code`, past the guard. */
+  /**
+   * Ends the process with `code`, past the guard. The signals listened to
+   * stay caught until the process is gone: with no listener left, a signal
+   * arriving during the exit (its 'exit' listeners, stdio flushing) would
+   * kill the process with the signal's default action instead of `code`.
+   */
   exit(code: number): never {
     const exit = this.originalExit ?? process.exit;
+    for (const signal of this.signals) if (!this.listeners.has(signal)) this.on(signal, () => undefined);
     process.exitCode = code;
     return exit.call(process, code);
   }

@@ -28,6 +28,7 @@ import type {
 import { stopChildren } from '../process/child-processes.js';
 import { HandleWatch } from '../process/open-handles.js';
 import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
+import { ReadinessHolder } from '../lifecycle/readiness.holder.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
 import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
@@ -106,10 +107,17 @@ export class ShutdownSequence implements ShutdownHost {
   private readonly drainBegan = new AbortController();
   private listening?: Subscription;
   private readonly bootstraps: Array<Promise<unknown>> = [];
+  /** The first error of a bootstrap step, once one failed: the startup failed and is rolled back. */
+  private startupError?: { where: string; error: unknown };
+  private onStartupFailure!: () => void;
+  /** Resolves when a bootstrap step fails: the run stops waiting for the others (they wait for the failed one). */
+  private readonly startupFailure = new Promise<void>((resolve) => (this.onStartupFailure = resolve));
   private wrapHook: HookWrapper = (_name, call) => call;
   private run?: Run;
   /** What the process held when the module was created: left out of the open handles at the end. */
   private readonly handles: HandleWatch;
+  /** SIGINTs received so far: only a second one (Ctrl+C twice) cuts the shutdown short. */
+  private interrupts = 0;
 
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
@@ -121,6 +129,7 @@ export class ShutdownSequence implements ShutdownHost {
     private readonly process: ProcessSignals,
     private readonly intake: IntakeRegistry,
     private readonly diagnostics: StartupDiagnostics,
+    private readonly readiness: ReadinessHolder,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
     this.handles = new HandleWatch(options.traceHandles);
@@ -190,7 +199,7 @@ export class ShutdownSequence implements ShutdownHost {
   private async execute(run: Run): Promise<ShutdownReport> {
     const { options } = this;
     try {
-      await untilAborted(Promise.all(this.bootstraps), run.expired.signal);
+      await untilAborted(Promise.race([Promise.all(this.bootstraps), this.startupFailure]), run.expired.signal);
       // Taken now, once the bootstrap that found the hooks has ended.
       const { plan, finalPlan } = this.planner;
       this.armDeadline(run);
@@ -337,6 +346,7 @@ export class ShutdownSequence implements ShutdownHost {
       exitCalls: run.exitCalls,
       children: run.children,
       openHandles,
+      startupError: this.startupError?.error,
     });
     if (report.openHandles!.length > 0) this.logger.warn(MESSAGES.openHandles(report.openHandles!, run.trigger.exit));
     run.finished = true;
@@ -420,13 +430,15 @@ export class ShutdownSequence implements ShutdownHost {
 
   onSignal(signal: string): void {
     const run = this.run;
+    // Counted whatever started the run: a first SIGINT during an `app.close()` joins it.
+    const secondInterrupt = signal === 'SIGINT' && ++this.interrupts > 1;
     if (!run) {
       void this.begin(signal, { delay: signal === 'SIGTERM', exit: true });
-    } else if (signal === 'SIGINT') {
+    } else if (secondInterrupt) {
       this.logger.warn(MESSAGES.interrupted());
       this.process.exit(GracefulExitCode.Interrupted);
     } else {
-      this.logger.warn(MESSAGES.repeatedSignal(signal, run.trigger.reason));
+      this.logger.warn(signal === 'SIGINT' ? MESSAGES.firstInterrupt(run.trigger.reason) : MESSAGES.repeatedSignal(signal, run.trigger.reason));
       this.exitWhenDone(run);
     }
   }
@@ -474,7 +486,7 @@ export class ShutdownSequence implements ShutdownHost {
     const server = adapter?.getHttpServer?.();
     if (server) {
       this.http = this.servers.setMain(server, adapter.getInstance?.());
-      this.listening = this.adapterHost.listen$.subscribe(() => this.ready());
+      this.listening = this.adapterHost.listen$.subscribe(() => this.serve());
     }
     this.intake.prepare(app, this.http, this.servers);
   }
@@ -491,19 +503,21 @@ export class ShutdownSequence implements ShutdownHost {
       else void this.begin('shutdown', { delay: true, exit: true });
     });
     if (!this.options.platform.waitsForReady) return;
-    const ready = this.record.state$.subscribe((state) => {
-      if (state !== 'ready') return;
+    const ready = this.record.state$.subscribe(() => {
+      // Once started (warm-ups and held work ended), even if marked unready meanwhile.
+      if (!this.record.started) return;
       queueMicrotask(() => ready.unsubscribe());
       this.process.send('ready');
     });
   }
 
   bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T> {
+    this.bootstraps.push(done.catch(() => undefined));
     const seen = done.then((value) => {
-      // Without an HTTP server the application is ready once it has started.
-      if (step === 'init' && !this.http) this.ready();
+      // Without an HTTP server the application serves once it has started (ready once its warm-ups end).
+      if (step === 'init' && !this.http) this.serve();
       // Served without listen() too (Nest's multiple-servers recipe): once a server the application serves through listens.
-      if (step === 'init' && this.http) this.servers.whenServing(() => this.ready());
+      if (step === 'init' && this.http) this.servers.whenServing(() => this.serve());
       if (step === 'init') {
         this.logIntake();
         // With `strict`, a problem found here fails init(): the application does not start.
@@ -511,13 +525,34 @@ export class ShutdownSequence implements ShutdownHost {
       }
       return value;
     });
-    this.bootstraps.push(seen.catch(() => undefined));
-    return seen;
+    // The caller gets the error once what had started is rolled back (unless the process exits first).
+    return seen.catch(async (error: unknown) => {
+      await this.rollBack(`${step}()`, error);
+      throw error;
+    });
   }
 
-  /** The application serves. */
-  private ready(): void {
-    this.record.advance('ready');
+  /**
+   * A bootstrap step failed (a provider's `onModuleInit` threw, `listen()`
+   * found its port taken, `strict` refused the plan, a warm-up threw or timed out): whatever the caller
+   * does with the error, the startup is rolled back by the one sequence
+   * (the `@OnShutdown` hooks, then Nest's hooks), reported with the reason
+   * `startup-failed`, and the process exits 1 when the module handles its
+   * signals. A testing module, or `signals: []`, exits nothing.
+   */
+  private async rollBack(where: string, error: unknown): Promise<void> {
+    if (!this.startupError) {
+      this.startupError = { where, error };
+      this.logger.error(MESSAGES.startupFailed(where, messageOf(error)), stackOf(error));
+      this.onStartupFailure();
+    }
+    const exit = this.options.signals.length > 0 && !isTestingModule(this.app);
+    await this.begin('startup-failed', { delay: false, exit });
+  }
+
+  /** The application serves: the warm-ups start; one that fails or times out fails the startup. */
+  private serve(): void {
+    this.readiness.serve((warmUp, error) => void this.rollBack(`the warm-up ${warmUp}`, error));
   }
 
   /** Drains `server` with the application's (`GracefulLifecycleService.drainServer`). */
@@ -566,4 +601,12 @@ export class ShutdownSequence implements ShutdownHost {
     this.run?.traffic?.stop();
     unregisterShutdownHost(this.modules);
   }
+}
+
+/** A `@nestjs/testing` module: a failed startup there reaches the test, and never ends its process. */
+function isTestingModule(app: unknown): boolean {
+  for (let proto = app ? Object.getPrototypeOf(app) : undefined; proto; proto = Object.getPrototypeOf(proto)) {
+    if ((proto as { constructor?: { name?: string } }).constructor?.name === 'TestingModule') return true;
+  }
+  return false;
 }

@@ -2,7 +2,7 @@ import { Controller, Get, Optional } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { GracefulHealthIndicator } from 'nestjs-graceful';
 
-/** Point the readiness probe at /health/ready and the liveness probe at /health/live. */
+/** Point the readiness probe at /health/ready, the liveness probe at /health/live and the startup probe at /health/started. */
 @Controller('health')
 export class HealthController {
   constructor(
@@ -21,5 +21,12 @@ export class HealthController {
   @HealthCheck()
   live() {
     return this.health.check(this.graceful ? [() => this.graceful!.isAlive()] : []);
+  }
+
+  /** Up once the startup has ended (listen() and every warm-up), never down after. */
+  @Get('started')
+  @HealthCheck()
+  started() {
+    return this.health.check(this.graceful ? [() => this.graceful!.isStarted()] : []);
   }
 }
