@@ -131,4 +131,14 @@ describe('two copies of the package in one process (defect 6)', () => {
     expect(await app.exited).toEqual({ code: 0, signal: null });
     expect(app.timeline).toContain('hook-end:Store.close');
   });
+
+  it("the ESM build and the CommonJS build in one process share one shutdown: the application's hooks run once", async () => {
+    const app = apps.start('two-copies.app.js', { SECOND_REQUIRE: 'nestjs-graceful' });
+    expect(await app.event('copies')).toMatchObject({ distinct: true });
+    await app.port();
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.timeline.filter((step) => step === 'hook-end:Store.close')).toHaveLength(1);
+    expect(app.timeline.filter((step) => step === 'hook-start:Store.close')).toHaveLength(1);
+  });
 });
