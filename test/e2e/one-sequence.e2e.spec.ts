@@ -20,6 +20,17 @@ const NEST_VERSIONS = [
 ] as const;
 
 describe.each(NEST_VERSIONS)('one shutdown sequence on %s', (_nest, ordered) => {
+  it("logs the stop plan and the intake at debug level with Nest's default logger (no levels configured), and not with levels that leave debug out", async () => {
+    const plain = apps.start(ordered, { NEST_LOG_LEVELS: 'default' });
+    await plain.port();
+    expect(plain.output).toMatch(/DEBUG \[GracefulShutdown\] Stop plan: \d+ hook\(s\)/);
+    expect(plain.output).toMatch(/DEBUG \[GracefulShutdown\] Intake stopped at the drain: HTTP/);
+    const leveled = apps.start(ordered);
+    await leveled.port();
+    expect(leveled.output).toContain('LOG [NestApplication] Nest application successfully started');
+    expect(leveled.output).not.toContain('Stop plan:');
+  });
+
   it('takes the plan after the bootstrap: a signal while a global module still initializes runs every hook (defect 1)', async () => {
     const app = apps.start(ordered, { WAIT_IN_GLOBAL_INIT: '1' });
     await app.event('init-waiting');
