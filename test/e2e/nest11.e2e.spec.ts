@@ -95,6 +95,23 @@ describe('on Nest 11 (CommonJS)', () => {
     expect(app.timeline.indexOf('response-finished')).toBeLessThan(app.timeline.indexOf('hook-start:Resource.close'));
   });
 
+  it('GracefulTerminusLogger with terminus 11: readiness down during the shutdown is no error, a failing check before it is', async () => {
+    const app = apps.start(fixture('http.app.js'), {
+      PLATFORM: 'express',
+      TERMINUS_LOGGER: 'graceful',
+      GRACEFUL_OPTIONS: options({ platform: 'none', readinessDelayMs: 60000, readinessQuietMs: 300 }),
+    });
+    const port = await app.port();
+    expect((await get(port, '/health/broken')).status).toBe(503);
+    await app.printed('Health Check has failed! {"db":{"status":"down"}}');
+    app.signal('SIGTERM');
+    await app.printed('Readiness reports down');
+    expect((await get(port, '/health/ready')).status).toBe(503);
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.output).toContain('a probe saw the instance down');
+    expect(app.output).not.toContain('Health Check has failed! {"graceful"');
+  });
+
   it('the drain ends an SSE stream cleanly and runs @OnDrain() before the hooks; exit 0', async () => {
     const app = apps.start(fixture('http.app.js'));
     const port = await app.port();

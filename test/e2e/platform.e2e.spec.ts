@@ -69,6 +69,25 @@ describe.each(['express', 'fastify'])('the measured readiness delay on %s', (pla
   });
 });
 
+describe("terminus' log of the checks that fail during the shutdown", () => {
+  it.each([
+    ['its default logger: each probe during the shutdown is an error', 'nest', true],
+    ['GracefulTerminusLogger: at debug level, not as an error', 'graceful', false],
+  ])('%s; a check failing while the app runs is an error with both', async (_name, logger, errorInShutdown) => {
+    const { app } = start({ platform: 'none', readinessDelayMs: 60_000, readinessQuietMs: 300 }, { TERMINUS_LOGGER: logger });
+    const port = await app.port();
+    expect((await get(port, '/health/broken')).status).toBe(503);
+    await app.printed('Health Check has failed! {"db":{"status":"down"}}');
+    app.signal('SIGTERM');
+    await app.printed('Readiness reports down');
+    const probes = keepRequesting(app, port, '/health/ready', 50);
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    await probes.done;
+    expect(probes.statuses).toContain(503);
+    expect(app.output.includes('Health Check has failed! {"graceful":{"state":"draining","status":"down"}}')).toBe(errorInShutdown);
+  });
+});
+
 describe('the measured readiness delay', () => {
   it('waits its full bound while traffic other than probes goes on', async () => {
     const { app, report } = start({ platform: 'none', readinessDelayMs: 1500, readinessQuietMs: 500 });

@@ -124,14 +124,17 @@ function SETUP(ext: string): Record<string, string> {
   return {
     'app.module.ts': `import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { GracefulModule } from 'nestjs-graceful';
+import { GracefulModule, GracefulTerminusLogger } from 'nestjs-graceful';
 import { AppController } from './app.controller${ext}';
 import { AppService } from './app.service${ext}';
 import { DbService } from './db.service${ext}';
 import { HealthController } from './health.controller${ext}';
 
 @Module({
-  imports: [GracefulModule.forRoot(), TerminusModule],
+  imports: [
+    GracefulModule.forRoot(),
+    TerminusModule.forRoot({ logger: GracefulTerminusLogger }),
+  ],
   controllers: [AppController, HealthController],
   providers: [AppService, DbService],
 })
