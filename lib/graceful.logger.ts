@@ -30,5 +30,17 @@ export function descriptionLevel(option: LoggerService | false | undefined, logP
   if (option === false || logPlan === false) return undefined;
   if (logPlan === true) return 'log';
   // A logger of the app's own decides for itself; Nest's checks its levels.
-  return option !== undefined || Logger.isLevelEnabled('debug') ? 'debug' : undefined;
+  return option !== undefined || nestShowsDebug() ? 'debug' : undefined;
+}
+
+/**
+ * Whether Nest's logger shows debug lines, answered the same on Nest 11 and
+ * 12. With no levels configured both print debug (the default levels include
+ * it), but Nest 11's `Logger.isLevelEnabled()` then answers false for every
+ * level; no level enabled at all means none was configured, so the logger
+ * in place (the default, the app's own, or none with `logger: false`)
+ * decides when the line is written.
+ */
+function nestShowsDebug(): boolean {
+  return Logger.isLevelEnabled('debug') || !Logger.isLevelEnabled('fatal');
 }

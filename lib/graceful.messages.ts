@@ -41,6 +41,11 @@ export const MESSAGES = {
   terminusGrace: (ms: number) =>
     `@nestjs/terminus' gracefulShutdownTimeoutMs (${ms}) is set as well: it sleeps again in beforeApplicationShutdown, after this module's readiness delay and drain, and turns liveness down meanwhile. ` +
     'Remove it from TerminusModule.forRoot(); readinessDelayMs does its job.',
+  terminusMajor: (terminus: string, core: string, coreMajor: string) =>
+    `@nestjs/terminus ${terminus} is installed with @nestjs/core ${core}: their majors differ. ` +
+    `${Number(coreMajor) < 12 ? "Terminus 12 is an ES module only package, which a CommonJS test runner (Jest with ts-jest, the Nest 11 template's) cannot load. " : 'Terminus 11 declares Nest 10 and 11 as its peers. '}` +
+    `Install the matching major: npm install @nestjs/terminus@${coreMajor}.`,
+  checkFailedInShutdown: (details: string) => `Health check answered 503 during the shutdown, as readiness must: ${details}`,
   otherSignalListener: (signal: string, name: string, where?: string) =>
     `Another ${signal} listener is registered: ${name}${where ? `, added at ${where}` : ''}. It runs alongside the graceful shutdown and may race it (exiting, closing what the hooks still use). ` +
     'Remove it and move its work into an @OnShutdown() hook, or leave the signal out of the `signals` option.',

@@ -5,6 +5,7 @@ export { WarmUp } from './decorators/warm-up.decorator.js';
 export { GracefulLifecycleService, type DrainServerTarget } from './lifecycle/graceful-lifecycle.service.js';
 export type { LifecycleState } from './lifecycle/lifecycle.record.js';
 export { GracefulHealthIndicator, type GracefulHealthOptions } from './health/graceful.health-indicator.js';
+export { GracefulTerminusLogger } from './health/terminus.logger.js';
 export { GracefulExitCode, GRACEFUL_MODULE_OPTIONS, ON_SHUTDOWN_METADATA, ON_DRAIN_METADATA, WARM_UP_METADATA } from './graceful.constants.js';
 export type { HookSpec, StopPhase, StopPlan, StopUnit, PlanWarning } from './graph/stop-plan.types.js';
 export * from './errors/index.js';

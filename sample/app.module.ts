@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { GracefulModule } from 'nestjs-graceful';
+import { GracefulModule, GracefulTerminusLogger } from 'nestjs-graceful';
 import { AuditModule } from './audit/audit.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthController } from './health/health.controller.js';
@@ -29,7 +29,8 @@ export class AppModule {
               drainTimeoutMs: envMs('DRAIN_TIMEOUT_MS'),
               logPlan: true,
             }),
-            TerminusModule.forRoot({ logger: false }),
+            // Readiness down during the shutdown is logged at debug level, not as terminus' ERROR.
+            TerminusModule.forRoot({ logger: GracefulTerminusLogger }),
             AuditModule,
           ]
         : [TerminusModule.forRoot({ logger: false, gracefulShutdownTimeoutMs: envMs('READINESS_DELAY_MS') ?? 1000 })];

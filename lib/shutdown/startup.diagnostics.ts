@@ -4,9 +4,9 @@
  * what to change. The checks are pure functions of facts gathered here.
  */
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { ModuleRef, ModulesContainer } from '@nestjs/core';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
@@ -47,6 +47,32 @@ export function launcherProblem(facts: LaunchFacts): string | undefined {
   if (facts.script || manager) return MESSAGES.startedByManager(manager ?? 'a package manager', facts.script);
   if (SHELLS.has(program)) return MESSAGES.startedByShell(program);
   return undefined;
+}
+
+/** The installed version of `name` (`@nestjs/core`), read from the first `node_modules` above `from`, or undefined. */
+export function installedVersion(name: string, from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      const version = (JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8')) as { version?: unknown }).version;
+      if (typeof version === 'string') return version;
+    } catch {
+      // Not installed here: look further up.
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * @nestjs/terminus of another major than @nestjs/core: the warning, or
+ * undefined. Terminus 12 is ESM-only (Jest's CommonJS runtime in a Nest 11
+ * app cannot load it); terminus 11 is built for Nest 10 and 11.
+ */
+export function terminusMajorProblem(core: string | undefined, terminus: string | undefined): string | undefined {
+  const major = (version: string | undefined) => (version ? /^(\d+)\./.exec(version)?.[1] : undefined);
+  const coreMajor = major(core);
+  const terminusMajor = major(terminus);
+  if (!coreMajor || !terminusMajor || coreMajor === terminusMajor) return undefined;
+  return MESSAGES.terminusMajor(terminus!, core!, coreMajor);
 }
 
 /** A listener on a signal the module handles, as the warning names it. */
@@ -91,6 +117,7 @@ export class StartupDiagnostics {
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
     private readonly moduleRef: ModuleRef,
+    private readonly modules: ModulesContainer,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
   }
@@ -106,6 +133,9 @@ export class StartupDiagnostics {
       testRun: Boolean(process.env.JEST_WORKER_ID || process.env.VITEST || process.stdin.isTTY) || /^test/.test(process.env.npm_lifecycle_event ?? ''),
     });
     if (launcher) problems.push(launcher);
+    const terminus = this.terminusVersions();
+    const mismatch = terminus && terminusMajorProblem(terminus.core, terminus.terminus);
+    if (mismatch) problems.push(mismatch);
     const terminusMs = this.terminusGraceMs();
     if (terminusMs) problems.push(MESSAGES.terminusGrace(terminusMs));
     for (const listener of this.otherListeners()) problems.push(MESSAGES.otherSignalListener(listener.signal, listener.name, listener.where));
@@ -146,6 +176,20 @@ export class StartupDiagnostics {
         .filter((listener) => !isModuleListener(listener))
         .map((listener) => ({ signal, name: nameOf(listener as never), where: this.addedAt.get(listener as never) })),
     );
+  }
+
+  /**
+   * When the application imports TerminusModule: the versions of
+   * @nestjs/core and @nestjs/terminus installed for the entry script (the
+   * app's main file, or the test runner's), else for the working directory.
+   */
+  private terminusVersions(): { core?: string; terminus?: string } | undefined {
+    const imported = [...this.modules.values()].some((module) => module.metatype?.name === 'TerminusModule');
+    if (!imported) return undefined;
+    const from = process.argv[1] ? dirname(process.argv[1]) : process.cwd();
+    const core = installedVersion('@nestjs/core', from) ?? installedVersion('@nestjs/core', process.cwd());
+    const terminus = installedVersion('@nestjs/terminus', from) ?? installedVersion('@nestjs/terminus', process.cwd());
+    return { core, terminus };
   }
 
   /** terminus' `gracefulShutdownTimeoutMs`, if set. */

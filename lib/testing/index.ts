@@ -11,23 +11,31 @@ import { withFaults, type HookFault } from './hook-faults.js';
 export type { HookFault } from './hook-faults.js';
 
 export interface RunShutdownOptions {
-  /** As if this signal (or reason) had arrived; SIGTERM and 'shutdown' wait `readinessDelayMs`. @default 'SIGTERM' */
+  /** As if this signal (or reason) had arrived: what the hooks see as `ctx.reason`. @default 'SIGTERM' */
   reason?: string;
+  /**
+   * Serve with readiness down for `readinessDelayMs` first, as a real SIGTERM
+   * does. Off by default, so that a test on a detected platform (a CI pod with
+   * `KUBERNETES_SERVICE_HOST` set) does not wait the platform's delay.
+   * @default false
+   */
+  readinessDelay?: boolean;
   /** By `Class.method`: `{ delayMs }` runs the hook late, `{ throws }` fails it, `{ hang: true }` never lets it settle. */
   faults?: Record<string, HookFault>;
 }
 
 /**
  * Shuts `app` down the way a signal would (drain, hooks, Nest's hooks, final
- * hooks, deadline), except that the process stays alive; resolves with the
- * report. `app` is closed afterwards.
+ * hooks, deadline), except that the process stays alive and, unless asked,
+ * there is no readiness delay; resolves with the report. `app` is closed
+ * afterwards. The same under Jest and Vitest: it uses no test runner's API.
  */
 export function runShutdown(app: INestApplicationContext, options: RunShutdownOptions = {}): Promise<ShutdownReport> {
   const sequence = app.get(ShutdownSequence, { strict: false });
   const reason = options.reason ?? 'SIGTERM';
   sequence.useHookWrapper(withFaults(options.faults ?? {}));
   sequence.attach(app);
-  return sequence.begin(reason, { delay: reason === 'SIGTERM' || reason === 'shutdown', exit: false });
+  return sequence.begin(reason, { delay: options.readinessDelay ?? false, exit: false });
 }
 
 /** The hooks that ran, in the order they started (`Class.method`). */

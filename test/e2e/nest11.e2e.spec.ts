@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { appProcesses } from '../support/app-process.js';
 import { endsBefore, ORDERED_APP_HOOKS, startsOf } from '../support/ordered-app.js';
@@ -19,6 +20,22 @@ describe('on Nest 11 (CommonJS)', () => {
     expect(JSON.parse(readFileSync(join(NEST11, 'node_modules', '@nestjs', 'core', 'package.json'), 'utf8')).version).toMatch(/^11\./);
     expect(JSON.parse(readFileSync(join(NEST11, 'package.json'), 'utf8')).type).toBe('commonjs');
     expect(readFileSync(fixture('ordered.app.js'), 'utf8')).toContain('require("nestjs-graceful")');
+  });
+
+  it('resolves the package to its CommonJS build through require(), the root and /testing alike', () => {
+    const resolve = createRequire(join(NEST11, 'package.json')).resolve;
+    const build = join(NEST11, 'node_modules', 'nestjs-graceful', 'dist', 'cjs');
+    expect(resolve('nestjs-graceful')).toBe(join(build, 'index.js'));
+    expect(resolve('nestjs-graceful/testing')).toBe(join(build, 'testing', 'index.js'));
+    expect(JSON.parse(readFileSync(join(build, 'package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
+  });
+
+  it("runs where require() cannot load an ES module (as in Jest's CommonJS runtime): no ES module is loaded; exit 0", async () => {
+    const app = apps.start(fixture('ordered.app.js'), {}, { command: process.execPath, args: (script) => ['--no-experimental-require-module', script] });
+    await app.port();
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(startsOf(app).sort()).toEqual(ORDERED_APP_HOOKS);
   });
 
   it("stops dependents before their dependencies across modules, then Nest's hooks; exit 0", async () => {
@@ -76,6 +93,23 @@ describe('on Nest 11 (CommonJS)', () => {
     expect(await held).toMatchObject({ status: 200, body: 'held 1' });
     expect(await app.exited).toEqual({ code: 0, signal: null });
     expect(app.timeline.indexOf('response-finished')).toBeLessThan(app.timeline.indexOf('hook-start:Resource.close'));
+  });
+
+  it('GracefulTerminusLogger with terminus 11: readiness down during the shutdown is no error, a failing check before it is', async () => {
+    const app = apps.start(fixture('http.app.js'), {
+      PLATFORM: 'express',
+      TERMINUS_LOGGER: 'graceful',
+      GRACEFUL_OPTIONS: options({ platform: 'none', readinessDelayMs: 60000, readinessQuietMs: 300 }),
+    });
+    const port = await app.port();
+    expect((await get(port, '/health/broken')).status).toBe(503);
+    await app.printed('Health Check has failed! {"db":{"status":"down"}}');
+    app.signal('SIGTERM');
+    await app.printed('Readiness reports down');
+    expect((await get(port, '/health/ready')).status).toBe(503);
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.output).toContain('a probe saw the instance down');
+    expect(app.output).not.toContain('Health Check has failed! {"graceful"');
   });
 
   it('the drain ends an SSE stream cleanly and runs @OnDrain() before the hooks; exit 0', async () => {

@@ -20,6 +20,17 @@ const NEST_VERSIONS = [
 ] as const;
 
 describe.each(NEST_VERSIONS)('one shutdown sequence on %s', (_nest, ordered) => {
+  it("logs the stop plan and the intake at debug level with Nest's default logger (no levels configured), and not with levels that leave debug out", async () => {
+    const plain = apps.start(ordered, { NEST_LOG_LEVELS: 'default' });
+    await plain.port();
+    expect(plain.output).toMatch(/DEBUG \[GracefulShutdown\] Stop plan: \d+ hook\(s\)/);
+    expect(plain.output).toMatch(/DEBUG \[GracefulShutdown\] Intake stopped at the drain: HTTP/);
+    const leveled = apps.start(ordered);
+    await leveled.port();
+    expect(leveled.output).toContain('LOG [NestApplication] Nest application successfully started');
+    expect(leveled.output).not.toContain('Stop plan:');
+  });
+
   it('takes the plan after the bootstrap: a signal while a global module still initializes runs every hook (defect 1)', async () => {
     const app = apps.start(ordered, { WAIT_IN_GLOBAL_INIT: '1' });
     await app.event('init-waiting');
@@ -130,5 +141,15 @@ describe('two copies of the package in one process (defect 6)', () => {
     app.signal('SIGTERM');
     expect(await app.exited).toEqual({ code: 0, signal: null });
     expect(app.timeline).toContain('hook-end:Store.close');
+  });
+
+  it("the ESM build and the CommonJS build in one process share one shutdown: the application's hooks run once", async () => {
+    const app = apps.start('two-copies.app.js', { SECOND_REQUIRE: 'nestjs-graceful' });
+    expect(await app.event('copies')).toMatchObject({ distinct: true });
+    await app.port();
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.timeline.filter((step) => step === 'hook-end:Store.close')).toHaveLength(1);
+    expect(app.timeline.filter((step) => step === 'hook-start:Store.close')).toHaveLength(1);
   });
 });

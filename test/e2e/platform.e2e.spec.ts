@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { ShutdownReport } from '../../lib/index.js';
 import { appProcesses, FIXTURES, type AppProcess } from '../support/app-process.js';
@@ -65,6 +66,25 @@ describe.each(['express', 'fastify'])('the measured readiness delay on %s', (pla
     expect(delay.lastRequestAfterMs).toBeUndefined();
     expect(delay.probes).toBeGreaterThan(0);
     expect(app.output).toContain('a probe saw the instance down and traffic went quiet');
+  });
+});
+
+describe("terminus' log of the checks that fail during the shutdown", () => {
+  it.each([
+    ['its default logger: each probe during the shutdown is an error', 'nest', true],
+    ['GracefulTerminusLogger: at debug level, not as an error', 'graceful', false],
+  ])('%s; a check failing while the app runs is an error with both', async (_name, logger, errorInShutdown) => {
+    const { app } = start({ platform: 'none', readinessDelayMs: 60_000, readinessQuietMs: 300 }, { TERMINUS_LOGGER: logger });
+    const port = await app.port();
+    expect((await get(port, '/health/broken')).status).toBe(503);
+    await app.printed('Health Check has failed! {"db":{"status":"down"}}');
+    app.signal('SIGTERM');
+    await app.printed('Readiness reports down');
+    const probes = keepRequesting(app, port, '/health/ready', 50);
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    await probes.done;
+    expect(probes.statuses).toContain(503);
+    expect(app.output.includes('Health Check has failed! {"graceful":{"state":"draining","status":"down"}}')).toBe(errorInShutdown);
   });
 });
 
@@ -259,6 +279,32 @@ describe('startup diagnostics, each in a real process set up that way', () => {
     const { app } = start({}, { TERMINUS_GRACE: '3000' });
     await app.port();
     expect(app.output).toContain("@nestjs/terminus' gracefulShutdownTimeoutMs (3000) is set as well");
+  });
+
+  it('@nestjs/terminus of another major than @nestjs/core where the entry script is installed: names both and the install to run', async () => {
+    // An entry script whose node_modules hold Nest 12's core and terminus 11 (their package.json, copied from the installed packages).
+    const dir = mkdtempSync(join(tmpdir(), 'graceful-majors-'));
+    for (const [name, from] of [
+      ['core', join(process.cwd(), 'node_modules')],
+      ['terminus', join(process.cwd(), 'test', 'nest11', 'node_modules')],
+    ]) {
+      mkdirSync(join(dir, 'node_modules', '@nestjs', name), { recursive: true });
+      cpSync(join(from, '@nestjs', name, 'package.json'), join(dir, 'node_modules', '@nestjs', name, 'package.json'));
+    }
+    const main = join(dir, 'main.mjs');
+    writeFileSync(main, `await import(${JSON.stringify(pathToFileURL(join(FIXTURES, 'http.app.js')).href)});\n`);
+    const app = apps.start('http.app.js', { ...clean, PLATFORM: 'express' }, { command: process.execPath, args: () => [main] });
+    await app.port();
+    expect(app.output).toMatch(/@nestjs\/terminus 11\.\d+\.\d+ is installed with @nestjs\/core 12\.\d+\.\d+: their majors differ/);
+    expect(app.output).toContain('npm install @nestjs/terminus@12');
+  });
+
+  it('no warning about the majors where terminus and core match (this repository: 12 and 12)', async () => {
+    const { app } = start({}, { TERMINUS_GRACE: '3000' });
+    await app.port();
+    // The diagnostics ran, and saw terminus:
+    expect(app.output).toContain("@nestjs/terminus' gracefulShutdownTimeoutMs (3000) is set as well");
+    expect(app.output).not.toContain('their majors differ');
   });
 
   it('other listeners on SIGTERM: named by function, and by where they were added when added after the module', async () => {

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { metrics, trace } from '@opentelemetry/api';
 import { AggregationTemporality, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { GracefulLifecycleService, GracefulModule, OnDrain, OnShutdown, type GracefulEvent } from 'nestjs-graceful';
+import { GracefulLifecycleService, GracefulModule, OnDrain, OnShutdown, type GracefulEvent, type GracefulModuleOptions } from 'nestjs-graceful';
 import { endedBefore, runShutdown, stopOrder } from 'nestjs-graceful/testing';
 
 @Injectable()
@@ -50,9 +50,9 @@ class Audit {
 @Module({ providers: [Cache, Users, Audit, Inbox] })
 class UsersModule {}
 
-async function app() {
+async function app(options: Partial<GracefulModuleOptions> = {}) {
   const moduleRef = await Test.createTestingModule({
-    imports: [GracefulModule.forRoot({ signals: [], handleFatalErrors: false, logger: false }), DbModule, UsersModule],
+    imports: [GracefulModule.forRoot({ signals: [], handleFatalErrors: false, logger: false, ...options }), DbModule, UsersModule],
   }).compile();
   return moduleRef.init();
 }
@@ -83,6 +83,24 @@ describe('nestjs-graceful/testing', () => {
     expect(report.intake).toMatchObject([{ name: 'Inbox.stop (@OnDrain)', kind: 'on-drain', outcome: 'ok', finished: 1, stillRunning: 0 }]);
     expect(endedBefore(report, 'Users.stop', 'Cache.flush')).toBe(true);
     expect(moduleRef.get(GracefulLifecycleService).state).toBe('stopped');
+  });
+});
+
+describe('nestjs-graceful/testing on a detected platform', () => {
+  // A delay of a minute: were it waited, the test would time out.
+  const kubernetes = { platform: 'kubernetes', readinessDelayMs: 60000, shutdownTimeoutMs: 120000 } as const;
+
+  it('runs the shutdown with no readiness delay by default, with the reason SIGTERM', async () => {
+    const report = await runShutdown(await app(kubernetes));
+    expect(report.reason).toBe('SIGTERM');
+    expect(report.readinessDelay).toBeUndefined();
+    expect(stopOrder(report)).toEqual(['Users.stop', 'Cache.flush', 'Db.close', 'Audit.flush']);
+  });
+
+  it('waits the readiness delay when asked', async () => {
+    const report = await runShutdown(await app({ ...kubernetes, readinessDelayMs: 50, readinessMinDelayMs: 50 }), { readinessDelay: true });
+    expect(report.readinessDelay).toMatchObject({ boundMs: 50 });
+    expect(stopOrder(report)).toEqual(['Users.stop', 'Cache.flush', 'Db.close', 'Audit.flush']);
   });
 });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { delayEnd } from '../../lib/drain/traffic.watch.js';
-import { launcherProblem } from '../../lib/shutdown/startup.diagnostics.js';
+import { launcherProblem, terminusMajorProblem } from '../../lib/shutdown/startup.diagnostics.js';
 
 describe('delayEnd (when the measured readiness delay ends)', () => {
   const rule = { boundMs: 5000, floorMs: 0, quietMs: 1000 };
@@ -60,5 +60,20 @@ describe('launcherProblem (npm, yarn, pnpm or a shell between the container and 
     expect(launcherProblem({ platform: 'kubernetes', parent: ['/sbin/tini', '--', 'node', 'dist/main.js'] })).toBeUndefined();
     expect(launcherProblem({ platform: 'kubernetes', parent: ['/usr/bin/containerd-shim-runc-v2'] })).toBeUndefined();
     expect(launcherProblem({ platform: 'docker', script: 'test', userAgent: 'npm/11.6.2', testRun: true })).toBeUndefined();
+  });
+});
+
+describe('terminusMajorProblem (@nestjs/terminus of another major than @nestjs/core)', () => {
+  it('names both versions and the install to run, per direction', () => {
+    expect(terminusMajorProblem('11.2.10', '12.1.0')).toContain('ES module only');
+    expect(terminusMajorProblem('11.2.10', '12.1.0')).toContain('npm install @nestjs/terminus@11');
+    expect(terminusMajorProblem('12.5.1', '11.1.1')).toContain('npm install @nestjs/terminus@12');
+  });
+
+  it('says nothing when the majors match or a version is unknown', () => {
+    expect(terminusMajorProblem('12.5.1', '12.0.0')).toBeUndefined();
+    expect(terminusMajorProblem('11.0.1', '11.1.1')).toBeUndefined();
+    expect(terminusMajorProblem(undefined, '12.1.0')).toBeUndefined();
+    expect(terminusMajorProblem('12.5.1', undefined)).toBeUndefined();
   });
 });
