@@ -1,4 +1,6 @@
-import { addPackageAndSetup, CLI_TEMPLATES, generatedApp, packPackage, templateScript } from '../support/cli-templates.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { addPackageAndSetup, CLI_TEMPLATES, generatedApp, LINT_MISTAKES, packPackage, templateScript } from '../support/cli-templates.js';
 
 /**
  * Each `nest new` template (CLI 11 and 12, pinned) with the packed package and
@@ -34,9 +36,23 @@ describe.each(CLI_TEMPLATES)('the Nest CLI $cli template ($name)', (template) =>
     expect(output).toMatch(/Tests:?\s+1 passed/);
   });
 
-  it('passes its own `npm run lint` with no error', async () => {
+  it("passes its own `npm run lint`, with the lint plugin's recommended rules added, with no error", async () => {
     const { code, output } = await templateScript(dir, 'lint');
     expect({ code, output }).toMatchObject({ code: 0 });
     expect(output).not.toMatch(/\b[1-9]\d* errors?\b/);
+    expect(output).not.toMatch(/nestjs-graceful\//);
+  });
+
+  it("its own `npm run lint` runs the plugin: a provider's process.exit() and signal listener are errors", async () => {
+    const bad = join(dir, 'src', 'bad.service.ts');
+    writeFileSync(bad, LINT_MISTAKES);
+    try {
+      const { code, output } = await templateScript(dir, 'lint');
+      expect(code).not.toBe(0);
+      expect(output).toMatch(/nestjs-graceful[/(]no-process-exit/);
+      expect(output).toMatch(/nestjs-graceful[/(]no-signal-listeners/);
+    } finally {
+      rmSync(bad, { force: true });
+    }
   });
 });

@@ -102,12 +102,61 @@ export async function addPackageAndSetup(template: CliTemplate, dir: string, tar
   await sh(npm, ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', tarball], dir);
   const ext = template.ext;
   for (const [file, text] of Object.entries(SETUP(ext))) writeFileSync(join(dir, 'src', file), text);
+  addLintPlugin(dir);
   const main = join(dir, 'src', 'main.ts');
   const source = readFileSync(main, 'utf8');
   if (!source.includes('enableShutdownHooks')) {
     writeFileSync(main, source.replace(/^(\s*)await app\.listen\(/m, '$1app.enableShutdownHooks();\n$1await app.listen('));
   }
 }
+
+/**
+ * The README's lint setup: the plugin's recommended rules in the template's
+ * own linter, ESLint's flat config (11) or oxlint's JS plugins (12).
+ */
+function addLintPlugin(dir: string): void {
+  const eslintConfig = join(dir, 'eslint.config.mjs');
+  if (existsSync(eslintConfig)) {
+    const config = readFileSync(eslintConfig, 'utf8');
+    if (config.includes('nestjs-graceful/eslint-plugin')) return;
+    writeFileSync(
+      eslintConfig,
+      config
+        .replace(
+          "import tseslint from 'typescript-eslint';",
+          "import tseslint from 'typescript-eslint';\nimport graceful from 'nestjs-graceful/eslint-plugin';",
+        )
+        .replace('...tseslint.configs.recommendedTypeChecked,', '...tseslint.configs.recommendedTypeChecked,\n  graceful.configs.recommended,'),
+    );
+    return;
+  }
+  const oxlintConfig = join(dir, '.oxlintrc.json');
+  const config = JSON.parse(readFileSync(oxlintConfig, 'utf8')) as { jsPlugins?: string[]; rules?: Record<string, string> };
+  config.jsPlugins = ['nestjs-graceful/eslint-plugin'];
+  config.rules = {
+    ...config.rules,
+    'nestjs-graceful/no-process-exit': 'error',
+    'nestjs-graceful/no-signal-listeners': 'error',
+    'nestjs-graceful/close-what-you-open': 'warn',
+    'nestjs-graceful/pass-abort-signal': 'warn',
+  };
+  writeFileSync(oxlintConfig, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/** A provider with what the plugin catches: `process.exit()` in a provider and a signal listener of its own. */
+export const LINT_MISTAKES = `import { Injectable } from '@nestjs/common';
+
+@Injectable()
+export class BadService {
+  constructor() {
+    process.on('SIGTERM', () => this.stop());
+  }
+
+  stop(): void {
+    process.exit(0);
+  }
+}
+`;
 
 /** Runs one of the template's own package.json scripts, unchanged: its exit code and output. */
 export async function templateScript(dir: string, script: string, env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
