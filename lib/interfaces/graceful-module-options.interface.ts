@@ -146,7 +146,13 @@ export interface GracefulModuleOptions {
 export interface IntakeOptions {
   /** `@Sse()` streams end at the drain, so that they neither hold it nor count as cut. @default true */
   sse?: boolean;
-  /** @nestjs/websockets gateways (ws and socket.io) turn new clients away and close theirs. @default true */
+  /**
+   * Every WebSocket of the application: gateways (ws and socket.io) stop
+   * reading, answer what they took, and close their clients; every other
+   * WebSocket on a drained server (GraphQL subscriptions, a `ws` server,
+   * @fastify/websocket) is closed with 1001; no upgrade is accepted from the drain on.
+   * @default true
+   */
   websockets?: boolean;
   /** @nestjs/microservices servers stop receiving, finish their handlers and close. @default true */
   microservices?: boolean;
