@@ -141,7 +141,9 @@ class ServerIntake implements IntakeSource, ReplyTracker {
       await this.outgoing.settled(signal);
     }
     if (signal.aborted) return;
-    await this.transport.flush?.(this.server);
+    // What the handlers left to send goes out before the close; a flush the peer holds up is left at the drain's end.
+    await untilAborted(Promise.resolve(this.transport.flush?.(this.server)), signal);
+    if (signal.aborted) return;
     await this.closeOnce();
     if (stopFailed) throw stopFailed.error;
   }
