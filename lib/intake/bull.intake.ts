@@ -25,6 +25,10 @@ interface BullQueue {
   processJob(job: unknown, notFetch?: boolean): Promise<unknown>;
   processJobs(index: string, resolve: () => void, job?: unknown): void;
   whenCurrentJobsFinished(): Promise<void>;
+  /** Whether the blocking connection exists: its getter creates it. */
+  bclientInitialized?: boolean;
+  /** The connection the processing loops fetch on. */
+  bclient?: { status?: string; once(event: 'ready' | 'end', listener: () => void): unknown };
   on(event: 'active' | 'completed' | 'failed', listener: () => void): unknown;
 }
 
@@ -72,12 +76,29 @@ class QueueIntake implements IntakeSource {
     return Object.keys(this.queue.handlers).length > 0;
   }
 
-  async drain(): Promise<void> {
+  async drain(signal: AbortSignal): Promise<void> {
     this.counting = true;
+    await this.untilConnected(signal);
     // Stops fetching (every processing loop waits on the local pause) and resolves once the active jobs have finished.
     await this.queue.pause(true);
     while (this.held.size > 0) await Promise.allSettled([...this.held]);
     this.stopped = true;
+  }
+
+  /**
+   * Bull's pause reconnects the connection its loops fetch on; one still
+   * connecting (a queue that has just started) would fail its loops'
+   * start with "Connection is closed." (an unhandled rejection): the pause
+   * waits for it to be ready.
+   */
+  private async untilConnected(signal: AbortSignal): Promise<void> {
+    const client = this.queue.bclientInitialized ? this.queue.bclient : undefined;
+    if (!client || client.status === 'ready' || client.status === 'end' || typeof client.once !== 'function') return;
+    await new Promise<void>((resolve) => {
+      client.once('ready', resolve);
+      client.once('end', resolve);
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
   }
 
   finished(): number {
