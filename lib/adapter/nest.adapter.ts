@@ -107,6 +107,28 @@ const registry: WeakMap<object, ShutdownHost> =
   ((globalThis as Record<symbol, unknown>)[REGISTRY] as WeakMap<object, ShutdownHost> | undefined) ??
   ((globalThis as Record<symbol, unknown>)[REGISTRY] = new WeakMap<object, ShutdownHost>());
 
+/**
+ * The singleton instances held by every module whose class is named
+ * `moduleName` (a package's own module, e.g. `ScheduleModule`): where a
+ * package keeps what it runs, found by looking at the modules, never at the
+ * application's own providers.
+ */
+export function instancesOfModule(modules: ModulesContainer, moduleName: string): Array<{ name: string; instance: object }> {
+  const found: Array<{ name: string; instance: object }> = [];
+  for (const module of modules.values()) {
+    if ((module.metatype as { name?: string } | undefined)?.name !== moduleName) continue;
+    for (const wrapper of module.providers.values()) {
+      const instance = wrapper.instance as unknown;
+      if (!instance || typeof instance !== 'object' || wrapper.isAlias || !wrapper.isDependencyTreeStatic() || wrapper.isTransient) continue;
+      found.push({
+        name: typeof wrapper.token === 'string' ? wrapper.token : ((instance as object).constructor?.name ?? String(wrapper.name)),
+        instance: instance as object,
+      });
+    }
+  }
+  return found;
+}
+
 /** Routes the shutdown of the application built on `modules` through `host`. */
 export function registerShutdownHost(modules: ModulesContainer, host: ShutdownHost): void {
   installInterception();

@@ -58,21 +58,94 @@ class WorkerIntake implements IntakeSource {
   }
 }
 
+/** What the drain uses of @nestjs/bullmq's `BullExplorer` (internal): it keeps every worker it creates, and creates them in `handleProcessor(instance, ...)`. */
+interface Explorer {
+  workers: BullWorker[];
+  handleProcessor(instance: object, ...rest: unknown[]): unknown;
+}
+
+/** @nestjs/bullmq's module, which holds the explorer (its name is shared with @nestjs/bull's). */
+const MODULE = 'BullModule';
+const WATCHED = Symbol('nestjs-graceful.bullmq-explorer');
+
+function isExplorer(instance: object): instance is Explorer {
+  const e = instance as Partial<Explorer>;
+  return Array.isArray(e.workers) && typeof e.handleProcessor === 'function';
+}
+
+function isWorker(worker: unknown): worker is BullWorker {
+  const w = worker as Partial<BullWorker> | undefined;
+  return !!w && typeof w.close === 'function' && typeof w.isRunning === 'function' && typeof w.on === 'function';
+}
+
 function workerOf(instance: object): BullWorker | undefined {
   // WorkerHost keeps its worker in `_worker` (its `worker` getter throws until there is one).
   const worker = (instance as { _worker?: BullWorker })._worker;
-  return worker && typeof worker.close === 'function' && typeof worker.isRunning === 'function' && typeof worker.on === 'function' ? worker : undefined;
+  return isWorker(worker) ? worker : undefined;
 }
 
+/** The worker's one intake, counting from its first call (the processor's class names it). */
+function intakeOf(worker: BullWorker & { [COUNTED]?: WorkerIntake }, owner: string): WorkerIntake {
+  return (worker[COUNTED] ??= new WorkerIntake(worker, owner));
+}
+
+/**
+ * Finds the workers where @nestjs/bullmq keeps them: its explorer's list,
+ * located once among the modules' own providers (no look at the
+ * application's). An explorer of another shape falls back to testing every
+ * instance, as before.
+ */
 export class BullMqIntegration implements IntakeIntegration {
+  private explorers?: Explorer[];
+  /** A `BullModule` was found whose explorer has no worker list: look at every instance. */
+  private scan = false;
+
+  /** Before `init()`, where @nestjs/bullmq creates the workers: each is counted from its creation and named by its processor's class. */
+  prepare(context: IntakeContext): void {
+    this.locate(context);
+  }
+
   sources(context: IntakeContext): IntakeSource[] {
+    const explorers = this.locate(context);
+    if (this.scan) return this.scanInstances(context);
+    return explorers.flatMap((explorer) => explorer.workers.filter(isWorker).map((worker) => intakeOf(worker, 'processor')));
+  }
+
+  private locate(context: IntakeContext): Explorer[] {
+    if (this.explorers) return this.explorers;
+    const held = context.moduleInstances(MODULE);
+    this.explorers = held.map(({ instance }) => instance).filter(isExplorer);
+    // @nestjs/bull shares the module's name and has an explorer without a worker list: only BullMQ's shape counts.
+    this.scan = this.explorers.length === 0 && held.some(({ instance }) => isForeignBullMqExplorer(instance));
+    for (const explorer of this.explorers) countWorkers(explorer);
+    return this.explorers;
+  }
+
+  private scanInstances(context: IntakeContext): IntakeSource[] {
     const sources: IntakeSource[] = [];
     for (const { name, instance } of context.instances()) {
-      const worker = workerOf(instance) as (BullWorker & { [COUNTED]?: WorkerIntake }) | undefined;
-      if (!worker) continue;
-      worker[COUNTED] ??= new WorkerIntake(worker, name);
-      sources.push(worker[COUNTED]);
+      const worker = workerOf(instance);
+      if (worker) sources.push(intakeOf(worker, name));
     }
     return sources;
   }
+}
+
+/** An explorer of @nestjs/bullmq of another version (it registers workers, yet keeps no list of them). */
+function isForeignBullMqExplorer(instance: object): boolean {
+  const e = instance as { registerWorkers?: unknown; workers?: unknown };
+  return typeof e.registerWorkers === 'function' && !Array.isArray(e.workers);
+}
+
+/** Counts each worker the explorer creates from its creation on, named by its processor's class. */
+function countWorkers(explorer: Explorer & { [WATCHED]?: true }): void {
+  if (explorer[WATCHED]) return;
+  explorer[WATCHED] = true;
+  const handle = explorer.handleProcessor.bind(explorer);
+  explorer.handleProcessor = (instance: object, ...rest: unknown[]) => {
+    const result = handle(instance, ...rest);
+    const worker = workerOf(instance);
+    if (worker) intakeOf(worker, instance.constructor?.name ?? 'processor');
+    return result;
+  };
 }

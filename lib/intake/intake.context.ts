@@ -25,6 +25,12 @@ export interface IntakeContext {
   instances(): ProviderInstance[];
   /** The first provider instance that passes `test`, found without listing them all (cheap at startup). */
   findInstance(test: (instance: object) => boolean): object | undefined;
+  /**
+   * The singleton instances of the modules whose class is `moduleName` (a
+   * package's own module): cheap, the application's providers are not looked
+   * at. `name` is the provider's token when it is a string, else its class.
+   */
+  moduleInstances(moduleName: string): Array<{ name: string; instance: object }>;
   /** Every controller class's prototype, with its class name. */
   controllers(): Array<{ name: string; prototype: object }>;
 }

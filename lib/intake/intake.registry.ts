@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, ModulesContainer } from '@nestjs/core';
-import { providerFacts } from '../adapter/nest.adapter.js';
+import { instancesOfModule, providerFacts } from '../adapter/nest.adapter.js';
 import type { HttpDrain } from '../drain/http.drain.js';
 import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
 import { createGracefulLogger, type GracefulLogger } from '../graceful.logger.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 import { stackOf } from '../report/shutdown-report.builder.js';
+import { BullIntegration } from './bull.intake.js';
 import { BullMqIntegration } from './bullmq.intake.js';
 import type { IntakeContext, IntakeIntegration, ProviderInstance } from './intake.context.js';
 import type { IntakeSource } from './intake.source.js';
@@ -34,7 +35,7 @@ export class IntakeRegistry {
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
     private readonly discovery: DiscoveryService,
-    modules: ModulesContainer,
+    private readonly modules: ModulesContainer,
     record: LifecycleRecord,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
@@ -48,6 +49,7 @@ export class IntakeRegistry {
     if (intake.sse) this.integrations.push((this.sse = new SseIntegration()));
     if (intake.websockets) this.integrations.push(new WebSocketIntegration());
     if (intake.bullmq) this.integrations.push(new BullMqIntegration());
+    if (intake.bull) this.integrations.push(new BullIntegration());
     if (intake.schedule) this.integrations.push(new ScheduleIntegration());
     this.integrations.push(
       new OnDrainIntegration(
@@ -93,7 +95,7 @@ export class IntakeRegistry {
 
   private context(): IntakeContext {
     let instances: ProviderInstance[] | undefined;
-    const discovery = this.discovery;
+    const { discovery, modules } = this;
     return {
       options: this.options,
       logger: this.logger,
@@ -120,6 +122,7 @@ export class IntakeRegistry {
         }
         return undefined;
       },
+      moduleInstances: (moduleName) => instancesOfModule(modules, moduleName),
       controllers: () =>
         discovery.getControllers().flatMap((wrapper) => {
           const metatype = wrapper.metatype as unknown;

@@ -30,6 +30,8 @@ interface Registry {
 }
 
 const COUNTED = Symbol('nestjs-graceful.schedule');
+/** @nestjs/schedule's module, which holds both the orchestrator and the registry. */
+const MODULE = 'ScheduleModule';
 
 function isOrchestrator(instance: object): instance is Orchestrator {
   const o = instance as Partial<Orchestrator>;
@@ -73,16 +75,20 @@ class ScheduleIntake implements IntakeSource {
   }
 }
 
+/**
+ * Finds the orchestrator and the registry where @nestjs/schedule keeps them,
+ * once: among its module's own providers (no look at the application's).
+ * A `ScheduleModule` of another shape falls back to testing the instances.
+ */
 export class ScheduleIntegration implements IntakeIntegration {
   private readonly inFlight = new InFlight();
-  private orchestrator?: Orchestrator;
+  private located?: { orchestrator?: Orchestrator; registry?: Registry };
 
   /** Before `init()`, where @nestjs/schedule registers the decorated methods: each is counted while it runs. */
   prepare(context: IntakeContext): void {
-    const found = context.findInstance(isOrchestrator);
+    const found = this.locate(context).orchestrator;
     if (!found) return;
     const orchestrator = found as Orchestrator & { [COUNTED]?: true };
-    this.orchestrator = orchestrator;
     if (orchestrator[COUNTED]) return;
     orchestrator[COUNTED] = true;
     for (const method of ['addCron', 'addInterval', 'addTimeout'] as const) {
@@ -92,9 +98,21 @@ export class ScheduleIntegration implements IntakeIntegration {
   }
 
   sources(context: IntakeContext): IntakeSource[] {
-    const registry = context.findInstance(isRegistry) as Registry | undefined;
+    const { registry, orchestrator } = this.locate(context);
     if (!registry) return [];
     const scheduled = registry.getCronJobs().size + registry.getIntervals().length + registry.getTimeouts().length;
-    return scheduled > 0 || this.inFlight.size > 0 ? [new ScheduleIntake(registry, this.orchestrator, this.inFlight)] : [];
+    return scheduled > 0 || this.inFlight.size > 0 ? [new ScheduleIntake(registry, orchestrator, this.inFlight)] : [];
+  }
+
+  private locate(context: IntakeContext): { orchestrator?: Orchestrator; registry?: Registry } {
+    if (this.located) return this.located;
+    const held = context.moduleInstances(MODULE).map(({ instance }) => instance);
+    let orchestrator = held.find(isOrchestrator);
+    let registry = held.find(isRegistry);
+    if (held.length > 0 && (!orchestrator || !registry)) {
+      orchestrator ??= context.findInstance(isOrchestrator) as Orchestrator | undefined;
+      registry ??= context.findInstance(isRegistry) as Registry | undefined;
+    }
+    return (this.located = { orchestrator, registry });
   }
 }

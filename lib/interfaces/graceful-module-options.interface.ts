@@ -158,6 +158,8 @@ export interface IntakeOptions {
   microservices?: boolean;
   /** @nestjs/bullmq workers stop fetching and finish their active jobs. @default true */
   bullmq?: boolean;
+  /** @nestjs/bull (legacy Bull) queues with processors stop fetching and finish their active jobs. @default true */
+  bull?: boolean;
   /** @nestjs/schedule cron jobs, intervals and timeouts stop; running callbacks are awaited. @default true */
   schedule?: boolean;
 }

@@ -66,7 +66,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'preStopMs',
 ]);
 
-const INTAKE_SOURCES = ['sse', 'websockets', 'microservices', 'bullmq', 'schedule'] as const;
+const INTAKE_SOURCES = ['sse', 'websockets', 'microservices', 'bullmq', 'bull', 'schedule'] as const;
 
 /** Validates the user's options and applies the defaults (the platform's, where it has them); throws naming the option and the value. */
 export function resolveGracefulOptions(

@@ -33,6 +33,7 @@ import type { ResolvedGracefulOptions } from '../options/graceful-options.resolv
 import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
 import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
 import { untilAborted } from './abortable-delay.js';
+import { namesAtMost, RunningHooks } from './running-hooks.list.js';
 import { ProcessSignals } from './process-signals.js';
 import { ShutdownPlanner } from './shutdown.planner.js';
 import { StartupDiagnostics } from './startup.diagnostics.js';
@@ -72,6 +73,8 @@ interface Run {
   scheduler?: StopScheduler;
   /** What runs now, for the deadline's messages. */
   now: string;
+  /** The hooks running now, for the watchdog's line. */
+  running: RunningHooks;
   stages: StageReport[];
   hookRuns: HookRun[];
   drain?: DrainReport;
@@ -171,6 +174,7 @@ export class ShutdownSequence implements ShutdownHost {
       nestSequence,
       offerNestSequence,
       now: 'waiting for the bootstrap to end',
+      running: new RunningHooks(),
       stages: [],
       hookRuns: [],
       intake: [],
@@ -297,8 +301,8 @@ export class ShutdownSequence implements ShutdownHost {
   /** Runs `plan`; the deadline stops it, and so does `boundMs` when given. */
   private async runHooks(run: Run, plan: StopPlan, boundMs?: number): Promise<void> {
     const scheduler: StopScheduler = new StopScheduler(plan, (hook, signal) => this.invoke(run, hook, signal), undefined, {
-      hookStarted: (hook, at) => this.hookStarted(run, scheduler, hook, at),
-      hookEnded: (hookRun) => this.hookEnded(run, scheduler, hookRun),
+      hookStarted: (hook, at) => this.hookStarted(run, hook, at),
+      hookEnded: (hookRun) => this.hookEnded(run, hookRun),
     });
     const bound = boundMs === undefined ? undefined : setTimeout(() => scheduler.stop(new Error(MESSAGES.finalReserveReason(boundMs))), boundMs);
     if (boundMs === undefined) {
@@ -369,7 +373,7 @@ export class ShutdownSequence implements ShutdownHost {
   private onDeadline(run: Run): void {
     this.record.deadlineExceeded = true;
     const hooks = run.scheduler?.runningHooks().map((hook) => hook.name) ?? [];
-    this.logger.error(MESSAGES.deadlineExceeded(this.options.shutdownTimeoutMs, hooks.length > 0 ? hooks : [run.now], run.trigger.exit));
+    this.logger.error(MESSAGES.deadlineExceeded(this.options.shutdownTimeoutMs, hooks.length > 0 ? namesAtMost(hooks) : [run.now], run.trigger.exit));
     const reason = new Error(MESSAGES.deadlineReason(this.options.shutdownTimeoutMs));
     run.expired.abort(reason);
     run.scheduler?.stop(reason);
@@ -378,7 +382,12 @@ export class ShutdownSequence implements ShutdownHost {
   private armWatchdog(run: Run): void {
     if (run.watchdog || run.finished) return;
     const ms = Math.max(0, run.deadline + WATCHDOG_MARGIN_MS - Date.now());
-    run.watchdog = this.process.startWatchdog(ms, GracefulExitCode.DeadlineExceeded, MESSAGES.watchdog(this.options.shutdownTimeoutMs), run.now);
+    run.watchdog = this.process.startWatchdog(
+      ms,
+      GracefulExitCode.DeadlineExceeded,
+      MESSAGES.watchdog(this.options.shutdownTimeoutMs),
+      run.running.describe() ?? run.now,
+    );
   }
 
   /** The run is to end the process. A run that already ended (an `app.close()` in code) stays ended. */
@@ -393,21 +402,25 @@ export class ShutdownSequence implements ShutdownHost {
     return call({ signal, reason: run.trigger.reason, deadline: run.deadline });
   }
 
-  /** Tells the watchdog what runs now: the scheduler's running hooks (and one just starting), else the stage. */
-  private tellWatchdog(run: Run, scheduler: StopScheduler, starting?: HookSpec): void {
-    if (!run.watchdog) return;
-    const names = new Set([...scheduler.runningHooks(), ...(starting ? [starting] : [])].map((hook) => hook.name));
-    run.watchdog.running(names.size > 0 ? [...names].join(', ') : run.now);
+  /**
+   * Tells the watchdog what runs now: the running hooks (one just starting
+   * first), else the stage. Constant work per hook event: at most
+   * `RUNNING_NAMES_SHOWN` names and a count, never the whole running set.
+   */
+  private tellWatchdog(run: Run, starting?: HookSpec): void {
+    run.watchdog?.running(run.running.describe(starting?.key) ?? run.now);
   }
 
-  private hookStarted(run: Run, scheduler: StopScheduler, hook: HookSpec, at: number): void {
-    this.tellWatchdog(run, scheduler, hook);
+  private hookStarted(run: Run, hook: HookSpec, at: number): void {
+    run.running.add(hook.key, hook.name);
+    this.tellWatchdog(run, hook);
     this.record.emit({ type: 'hook-start', hook: hook.name, order: hook.order, final: Boolean(hook.final), at });
   }
 
-  private hookEnded(run: Run, scheduler: StopScheduler, hookRun: HookRun): void {
+  private hookEnded(run: Run, hookRun: HookRun): void {
     run.hookRuns.push(hookRun);
-    this.tellWatchdog(run, scheduler);
+    run.running.delete(hookRun.hook.key);
+    this.tellWatchdog(run);
     const { hook, outcome, error } = hookRun;
     const at = Date.now();
     if (outcome === 'error') this.record.emit({ type: 'hook-error', hook: hook.name, error: messageOf(error), stack: stackOf(error), at });

@@ -30,7 +30,7 @@ describe('resolveGracefulOptions', () => {
       reportFile: undefined,
       handleFatalErrors: true,
       finalTimeoutMs: 1000,
-      intake: { sse: true, websockets: true, microservices: true, bullmq: true, schedule: true },
+      intake: { sse: true, websockets: true, microservices: true, bullmq: true, bull: true, schedule: true },
     });
   });
 

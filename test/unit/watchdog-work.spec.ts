@@ -1,0 +1,112 @@
+import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import { EMPTY } from 'rxjs';
+import type { HookCall } from '../../lib/discovery/shutdown-hook.explorer.js';
+import { WorkTracker } from '../../lib/drain/work.tracker.js';
+import { buildStopPlan } from '../../lib/graph/stop-plan.rules.js';
+import { EMPTY_PLAN } from '../../lib/graph/stop-plan.types.js';
+import type { IntakeRegistry } from '../../lib/intake/intake.registry.js';
+import { LifecycleRecord } from '../../lib/lifecycle/lifecycle.record.js';
+import { resolveGracefulOptions } from '../../lib/options/graceful-options.resolver.js';
+import type { ProcessSignals } from '../../lib/shutdown/process-signals.js';
+import { namesAtMost, RUNNING_NAMES_SHOWN, RunningHooks } from '../../lib/shutdown/running-hooks.list.js';
+import type { ShutdownPlanner } from '../../lib/shutdown/shutdown.planner.js';
+import { ShutdownSequence } from '../../lib/shutdown/shutdown.sequence.js';
+import type { StartupDiagnostics } from '../../lib/shutdown/startup.diagnostics.js';
+
+/** The process as the sequence sees it: a watchdog that records every line it is told, and exits that are only recorded. */
+class RecordingProcess {
+  readonly posts: string[] = [];
+  readonly exits: number[] = [];
+  on() {}
+  guardExit() {}
+  send() {}
+  release() {}
+  startWatchdog(_ms: number, _code: number, _message: string, running: string) {
+    this.posts.push(running);
+    return { running: (names: string) => void this.posts.push(names), stop: () => undefined };
+  }
+  exit(code: number) {
+    this.exits.push(code);
+  }
+}
+
+/** Runs a SIGTERM-like shutdown of `count` hooks of one order that all run at once, and returns what the watchdog was told. */
+async function shutdownWithConcurrentHooks(count: number) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const calls = new Map<string, HookCall>();
+  const nodes = Array.from({ length: count }, (_, i) => {
+    calls.set(`p${i}`, () => gate);
+    return { id: `p${i}`, name: `Provider${i}`, hooks: [{ key: `p${i}`, name: `Provider${i}.onShutdown`, order: 0, timeoutMs: 60_000 }] };
+  });
+  const planner = { plan: buildStopPlan({ nodes, edges: [] }), finalPlan: EMPTY_PLAN, calls, finalReserveMs: 0 } as unknown as ShutdownPlanner;
+  const options = resolveGracefulOptions({ platform: 'none', logger: false, readinessDelayMs: 0, shutdownTimeoutMs: 60_000, signals: ['SIGTERM'] });
+  const record = new LifecycleRecord();
+  const fake = new RecordingProcess();
+  const sequence = new ShutdownSequence(
+    options,
+    planner,
+    record,
+    new WorkTracker(),
+    { httpAdapter: undefined, listen$: EMPTY } as unknown as HttpAdapterHost,
+    {} as ModulesContainer,
+    fake as unknown as ProcessSignals,
+    { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
+    { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
+  );
+  sequence.attach({ close: (signal?: string) => sequence.runShutdown(signal, async () => undefined) });
+
+  let started = 0;
+  const startPosts: Array<{ hook: string; post: string }> = [];
+  record.events$.subscribe((event) => {
+    if (event.type !== 'hook-start') return;
+    // The watchdog is told before the event: its last line is the one for this start.
+    startPosts.push({ hook: event.hook, post: fake.posts[fake.posts.length - 1] });
+    if (++started === count) open();
+  });
+  const report = await sequence.begin('SIGTERM', { delay: false, exit: true });
+  return { posts: fake.posts, startPosts, report };
+}
+
+describe('the watchdog learns what runs in constant work per hook event', () => {
+  it('with 5,000 hooks running at once, every line told to the watchdog names at most 20 hooks plus a count', async () => {
+    const { posts, startPosts, report } = await shutdownWithConcurrentHooks(5_000);
+    expect(report.hooks.filter((hook) => hook.outcome === 'ok')).toHaveLength(5_000);
+
+    // One line per hook start and end, plus a few for the stages: linear in the hooks.
+    expect(posts.length).toBeGreaterThanOrEqual(10_000);
+    expect(posts.length).toBeLessThan(10_000 + 20);
+    // Each bounded: 20 names of ~24 characters and a count, never the running set (5,000 names are ~130,000 characters).
+    const longest = Math.max(...posts.map((post) => post.length));
+    expect(longest).toBeLessThanOrEqual(RUNNING_NAMES_SHOWN * 30 + 20);
+    const total = posts.reduce((sum, post) => sum + post.length, 0);
+    expect(total).toBeLessThanOrEqual(posts.length * (RUNNING_NAMES_SHOWN * 30 + 20));
+
+    // Still what runs: the hook just starting comes first, and the count covers the rest.
+    for (const { hook, post } of startPosts) expect(post.startsWith(`${hook}, `) || post === hook).toBe(true);
+    expect(startPosts[4_999].post).toMatch(/, and 4980 more$/);
+    expect(posts[posts.length - 1]).not.toMatch(/onShutdown/);
+  });
+
+  it('the line for one hook event does not grow with the number of hooks running', async () => {
+    const small = await shutdownWithConcurrentHooks(100);
+    const large = await shutdownWithConcurrentHooks(4_000);
+    const longest = (posts: string[]) => Math.max(...posts.map((post) => post.length));
+    // Names differ by a digit or two; the list itself is the same size.
+    expect(longest(large.posts)).toBeLessThanOrEqual(longest(small.posts) + RUNNING_NAMES_SHOWN * 2 + 4);
+  });
+
+  it('names at most 20 running hooks in order, then how many more', () => {
+    const running = new RunningHooks();
+    expect(running.describe()).toBeUndefined();
+    for (let i = 0; i < 50; i++) running.add(`k${i}`, `H${i}`);
+    for (let i = 0; i < 10; i++) running.delete(`k${i}`);
+    expect(running.describe()).toBe([...Array.from({ length: 20 }, (_, i) => `H${i + 10}`), 'and 20 more'].join(', '));
+    expect(running.describe('k49')?.split(', ').slice(0, 3)).toEqual(['H49', 'H10', 'H11']);
+    expect(running.size).toBe(40);
+    for (let i = 10; i < 50; i++) running.delete(`k${i}`);
+    expect(running.describe()).toBeUndefined();
+    expect(namesAtMost(['a', 'b'], 5, 1)).toEqual(['a', 'and 4 more']);
+    expect(namesAtMost(['a', 'b'])).toEqual(['a', 'b']);
+  });
+});
