@@ -5,6 +5,7 @@ import { WorkTracker } from '../../lib/drain/work.tracker.js';
 import { buildStopPlan } from '../../lib/graph/stop-plan.rules.js';
 import { EMPTY_PLAN } from '../../lib/graph/stop-plan.types.js';
 import type { IntakeRegistry } from '../../lib/intake/intake.registry.js';
+import type { ReadinessHolder } from '../../lib/lifecycle/readiness.holder.js';
 import { LifecycleRecord } from '../../lib/lifecycle/lifecycle.record.js';
 import { resolveGracefulOptions } from '../../lib/options/graceful-options.resolver.js';
 import type { ProcessSignals } from '../../lib/shutdown/process-signals.js';
@@ -53,6 +54,7 @@ async function shutdownWithConcurrentHooks(count: number) {
     fake as unknown as ProcessSignals,
     { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
     { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
+    { serve: () => record.serve() } as unknown as ReadinessHolder,
   );
   sequence.attach({ close: (signal?: string) => sequence.runShutdown(signal, async () => undefined) });
 
