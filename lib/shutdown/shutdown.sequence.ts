@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
-import { registerShutdownHost, unregisterShutdownHost, type ClosableApplication, type ShutdownHost } from '../adapter/nest.adapter.js';
+import { registerShutdownHost, timeLifecycleHooks, unregisterShutdownHost, type ClosableApplication, type ShutdownHost } from '../adapter/nest.adapter.js';
 import type { HookCall } from '../discovery/shutdown-hook.explorer.js';
 import type { HttpDrain } from '../drain/http.drain.js';
 import { HttpServerRegistry } from '../drain/http-server.registry.js';
@@ -11,7 +11,7 @@ import { TrafficWatch, delayEnd, type DelayEnd } from '../drain/traffic.watch.js
 import { IntakeRegistry } from '../intake/intake.registry.js';
 import { WorkTracker } from '../drain/work.tracker.js';
 import { HookTimeoutError } from '../errors/hook-timeout.error.js';
-import { GRACEFUL_MODULE_OPTIONS, GracefulExitCode, WATCHDOG_MARGIN_MS } from '../graceful.constants.js';
+import { GRACEFUL_MODULE_OPTIONS, GracefulExitCode, STARTUP_ABORT_MS, WATCHDOG_MARGIN_MS } from '../graceful.constants.js';
 import { createGracefulLogger, descriptionLevel } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { HookSpec, StopPlan } from '../graph/stop-plan.types.js';
@@ -31,6 +31,8 @@ import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 import { ReadinessHolder } from '../lifecycle/readiness.holder.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
+import { formatStartupTimeline } from '../report/startup-timeline.formatter.js';
+import { StartupTracker } from '../startup/startup.tracker.js';
 import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
 import { untilAborted } from './abortable-delay.js';
 import { ProcessSignals } from './process-signals.js';
@@ -65,10 +67,12 @@ interface Run {
   /** Set once the outcome is published: nothing may arm or start again. */
   finished: boolean;
   /** Nest's own sequence, handed over by the first `close()` that reaches the host. */
-  nestSequence: Promise<() => Promise<void>>;
-  offerNestSequence: (sequence: () => Promise<void>) => void;
+  nestSequence: Promise<(abandonInit?: boolean) => Promise<void>>;
+  offerNestSequence: (sequence: (abandonInit?: boolean) => Promise<void>) => void;
   /** Nest's hooks, once started. */
   nestHooks?: Promise<void>;
+  /** The run stopped waiting for a startup step that still runs: Nest's sequence must not wait for it either. */
+  abandonedStartup?: boolean;
   scheduler?: StopScheduler;
   /** What runs now, for the deadline's messages. */
   now: string;
@@ -118,6 +122,14 @@ export class ShutdownSequence implements ShutdownHost {
   private readonly handles: HandleWatch;
   /** SIGINTs received so far: only a second one (Ctrl+C twice) cuts the shutdown short. */
   private interrupts = 0;
+  /** What the startup does, step by step: named when it overruns or a signal stops it. */
+  private readonly tracker = new StartupTracker();
+  /** Bootstrap steps (`init()`, `listen()`) not settled yet. */
+  private pendingBootstraps = 0;
+  private startupTimer?: NodeJS.Timeout;
+  /** A signal stopped the startup. */
+  private interrupted = false;
+  private startupWatch?: Subscription;
 
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
@@ -136,6 +148,22 @@ export class ShutdownSequence implements ShutdownHost {
     registerShutdownHost(modules, this);
     // Every long request may listen to it.
     setMaxListeners(0, this.drainBegan.signal);
+    // From here on (inside NestFactory.create(): an async factory may still be connecting) a signal goes through the one sequence.
+    this.listenTo(options.signals);
+  }
+
+  /**
+   * NestFactory has created the application on this container. A module
+   * compiled and never started leaves nothing behind: unless an application
+   * attaches by the next turn of the event loop (`init()`, `listen()`,
+   * `enableShutdownHooks()`; `main.ts` usually calls them at once), the
+   * signals are released, and `attach()` listens again.
+   */
+  created(): void {
+    this.tracker.createdEndAt = Date.now();
+    setImmediate(() => {
+      if (!this.app && !this.run) this.process.releaseSignals();
+    });
   }
 
   /** Starts the shutdown, or joins the one under way: every call returns the same report. */
@@ -152,7 +180,7 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   /** Nest's close() (or its signal handler) arrived: the first one's sequence is the one that runs. */
-  runShutdown(signal: string | undefined, nestSequence: () => Promise<void>): Promise<void> {
+  runShutdown(signal: string | undefined, nestSequence: (abandonInit?: boolean) => Promise<void>): Promise<void> {
     const run = this.run ?? this.start({ reason: signal ?? 'close', delay: false, exit: false });
     run.offerNestSequence(nestSequence);
     return run.done.then(() => undefined);
@@ -161,7 +189,7 @@ export class ShutdownSequence implements ShutdownHost {
   private start(trigger: Trigger): Run {
     const startedAt = Date.now();
     let offerNestSequence: Run['offerNestSequence'] = () => undefined;
-    const nestSequence = new Promise<() => Promise<void>>((resolve) => (offerNestSequence = resolve));
+    const nestSequence = new Promise<(abandonInit?: boolean) => Promise<void>>((resolve) => (offerNestSequence = resolve));
     const run: Run = {
       trigger,
       startedAt,
@@ -179,6 +207,7 @@ export class ShutdownSequence implements ShutdownHost {
       finished: false,
     };
     this.run = run;
+    this.endStartupWatch();
     this.record.reason = trigger.reason;
     this.record.deadline = run.deadline;
     this.process.guardExit((call) => this.onExitCall(run, call));
@@ -199,7 +228,11 @@ export class ShutdownSequence implements ShutdownHost {
   private async execute(run: Run): Promise<ShutdownReport> {
     const { options } = this;
     try {
-      await untilAborted(Promise.race([Promise.all(this.bootstraps), this.startupFailure]), run.expired.signal);
+      await untilAborted(Promise.race([Promise.all(this.bootstraps), this.startupFailure, this.startupAbandoned(run)]), run.expired.signal);
+      if (this.pendingBootstraps > 0 && !run.expired.signal.aborted) {
+        run.abandonedStartup = true;
+        if (!this.startupError || this.interrupted) this.logger.warn(MESSAGES.startupAbandoned(Date.now() - run.startedAt, this.tracker.running()));
+      }
       // Taken now, once the bootstrap that found the hooks has ended.
       const { plan, finalPlan } = this.planner;
       this.armDeadline(run);
@@ -318,7 +351,7 @@ export class ShutdownSequence implements ShutdownHost {
     if (!run.nestHooks) {
       if (run.trigger.exit && run.expired.signal.aborted) return;
       run.nestHooks = run.nestSequence
-        .then((nest) => nest())
+        .then((nest) => nest(run.abandonedStartup || run.expired.signal.aborted || this.startupError !== undefined))
         .catch((error: unknown) => {
           run.failed = true;
           this.logger.error(MESSAGES.nestCloseFailed(), stackOf(error));
@@ -432,7 +465,9 @@ export class ShutdownSequence implements ShutdownHost {
     const run = this.run;
     // Counted whatever started the run: a first SIGINT during an `app.close()` joins it.
     const secondInterrupt = signal === 'SIGINT' && ++this.interrupts > 1;
-    if (!run) {
+    if (!run && this.startupRunning()) {
+      this.interruptStartup(signal);
+    } else if (!run) {
       void this.begin(signal, { delay: signal === 'SIGTERM', exit: true });
     } else if (secondInterrupt) {
       this.logger.warn(MESSAGES.interrupted());
@@ -477,6 +512,7 @@ export class ShutdownSequence implements ShutdownHost {
     this.app = app;
     this.diagnostics.watch();
     this.listenTo(this.options.signals);
+    this.watchStartup();
     if (this.options.handleFatalErrors) {
       this.process.on('uncaughtException', (error) => this.onFatal('uncaughtException', error));
       this.process.on('unhandledRejection', (reason) => this.onFatal('unhandledRejection', reason));
@@ -511,8 +547,27 @@ export class ShutdownSequence implements ShutdownHost {
     });
   }
 
-  bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T> {
-    this.bootstraps.push(done.catch(() => undefined));
+  bootstrapping<T>(step: 'init' | 'listen', start: () => Promise<T>): Promise<T> {
+    // A signal during the startup stopped it: what the application calls next does not start.
+    if (this.run && this.startupError) return Promise.reject(new Error(MESSAGES.startupAfterShutdown(`${step}()`)));
+    const end = this.tracker.begin(`${step}()`, true);
+    this.pendingBootstraps++;
+    let done: Promise<T>;
+    try {
+      done = start();
+    } catch (error) {
+      done = Promise.reject(error as Error);
+    }
+    void done.then(
+      () => end('ok'),
+      () => end('error'),
+    );
+    this.bootstraps.push(
+      done.then(
+        () => void this.pendingBootstraps--,
+        () => void this.pendingBootstraps--,
+      ),
+    );
     const seen = done.then((value) => {
       // Without an HTTP server the application serves once it has started (ready once its warm-ups end).
       if (step === 'init' && !this.http) this.serve();
@@ -530,6 +585,71 @@ export class ShutdownSequence implements ShutdownHost {
       await this.rollBack(`${step}()`, error);
       throw error;
     });
+  }
+
+  /** The startup has not ended: inside NestFactory.create(), or `init()` / `listen()` still running. */
+  private startupRunning(): boolean {
+    return !this.record.started && (this.tracker.createdEndAt === undefined || this.pendingBootstraps > 0);
+  }
+
+  /**
+   * A signal arrived during the startup: the startup stops. The run waits for
+   * the step under way at most `STARTUP_ABORT_MS` (none inside
+   * `NestFactory.create()`: nothing of Nest's lifecycle has begun), then rolls
+   * back what started (the `@OnShutdown` hooks, Nest's destroy hooks) within
+   * the deadline, reports the step it left running, and exits 1.
+   */
+  private interruptStartup(signal: string): void {
+    const where = this.tracker.createdEndAt === undefined ? 'NestFactory.create()' : 'the startup';
+    const running = this.tracker.running();
+    this.interrupted = true;
+    this.startupError = { where, error: new Error(MESSAGES.startupInterruptedReason(signal, where, running)) };
+    this.logger.error(MESSAGES.startupInterrupted(signal, where, running));
+    void this.begin(signal, { delay: false, exit: true });
+  }
+
+  /** Resolves when a run started by a signal during the startup stops waiting for the startup step under way. */
+  private startupAbandoned(run: Run): Promise<void> {
+    if (!this.interrupted) return new Promise<void>(() => undefined);
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, STARTUP_ABORT_MS);
+      // Resolved or not, the timer must not outlive the wait.
+      void Promise.all(this.bootstraps).then(() => clearTimeout(timer));
+      run.expired.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    });
+  }
+
+  /**
+   * From the first bootstrap step until the application has started: each
+   * provider's lifecycle hooks are timed (the startup timeline, at the plan's
+   * level, and what a timeout names), and `startupTimeoutMs` bounds it.
+   */
+  private watchStartup(): void {
+    timeLifecycleHooks(this.modules, (name) => this.tracker.begin(name));
+    const ms = this.options.startupTimeoutMs;
+    if (ms !== undefined) this.startupTimer = setTimeout(() => this.onStartupTimeout(ms), ms);
+    this.startupWatch = this.record.events$.subscribe((event) => {
+      if (event.type === 'readiness-hold-end') this.tracker.ended(event.name, event.at - event.durationMs, event.at, event.outcome);
+      if (event.type !== 'started') return;
+      this.endStartupWatch();
+      const level = descriptionLevel(this.options.logger, this.options.logPlan);
+      if (level) this.logger[level](formatStartupTimeline(this.tracker.all(), this.tracker.createdAt, event.at));
+    });
+  }
+
+  private endStartupWatch(): void {
+    clearTimeout(this.startupTimer);
+    // Unsubscribed on the next turn: this may run inside the subscription's own callback.
+    const watch = this.startupWatch;
+    this.startupWatch = undefined;
+    if (watch) queueMicrotask(() => watch.unsubscribe());
+  }
+
+  private onStartupTimeout(ms: number): void {
+    if (this.record.started || this.run) return;
+    const running = this.tracker.running();
+    this.logger.error(MESSAGES.startupTimedOut(ms, running));
+    void this.rollBack('the startup', new Error(MESSAGES.startupTimeoutReason(ms, running)));
   }
 
   /**

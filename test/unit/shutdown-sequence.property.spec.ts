@@ -99,12 +99,14 @@ describe('the shutdown sequence (property)', () => {
           record,
           new WorkTracker(),
           adapterHost,
-          {} as ModulesContainer,
+          new Map() as unknown as ModulesContainer,
           fake as unknown as ProcessSignals,
           { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
           { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
           { serve: () => record.serve() } as unknown as ReadinessHolder,
         );
+        // NestFactory has created the application (a signal before that is a startup's, tested end to end).
+        sequence.created();
         let nestRuns = 0;
         // Nest 11's close(): no guard of its own, every call goes to the host.
         const app = { close: (signal?: string) => sequence.runShutdown(signal, async () => void nestRuns++) };
