@@ -108,8 +108,12 @@ export const MESSAGES = {
     `markUnready(reason) was called with ${describe(reason)}: give a non-empty string saying why (it shows in the readiness probe's details).`,
   startupFailed: (where: string, message: string) =>
     `The startup failed in ${where}: ${message}. Rolling back what had started: the @OnShutdown() hooks, then Nest's destroy hooks (reason 'startup-failed', exit code 1).`,
-  startupInterrupted: (signal: string, where: string, running: string[]) =>
-    `${signal} arrived during the startup (${where}${running.length > 0 ? `; still running: ${running.join('; ')}` : ''}): the startup stops and what had started is rolled back (exit code 1).`,
+  startupInterrupted: (signal: string, where: string, running: string[], waitMs?: number) =>
+    `${signal} arrived during the startup (${where}${running.length > 0 ? `; running: ${running.join('; ')}` : ''}): the startup stops. ${
+      waitMs === undefined
+        ? "Nothing of Nest's lifecycle has begun; exit code 1."
+        : `The step under way has ${waitMs} ms to end; then what had started is rolled back, and a step left running makes the exit code 1.`
+    }`,
   startupInterruptedReason: (signal: string, where: string, running: string[]) =>
     `interrupted by ${signal} during ${where}${running.length > 0 ? ` (still running: ${running.join('; ')})` : ''}`,
   startupAbandoned: (ms: number, running: string[]) =>

@@ -127,8 +127,8 @@ export class ShutdownSequence implements ShutdownHost {
   /** Bootstrap steps (`init()`, `listen()`) not settled yet. */
   private pendingBootstraps = 0;
   private startupTimer?: NodeJS.Timeout;
-  /** A signal stopped the startup. */
-  private interrupted = false;
+  /** A signal stopped the startup: which, and where. */
+  private interrupted?: { signal: string; where: string };
   private startupWatch?: Subscription;
 
   constructor(
@@ -229,10 +229,7 @@ export class ShutdownSequence implements ShutdownHost {
     const { options } = this;
     try {
       await untilAborted(Promise.race([Promise.all(this.bootstraps), this.startupFailure, this.startupAbandoned(run)]), run.expired.signal);
-      if (this.pendingBootstraps > 0 && !run.expired.signal.aborted) {
-        run.abandonedStartup = true;
-        if (!this.startupError || this.interrupted) this.logger.warn(MESSAGES.startupAbandoned(Date.now() - run.startedAt, this.tracker.running()));
-      }
+      if (this.pendingBootstraps > 0) this.abandonStartup(run);
       // Taken now, once the bootstrap that found the hooks has ended.
       const { plan, finalPlan } = this.planner;
       this.armDeadline(run);
@@ -600,12 +597,31 @@ export class ShutdownSequence implements ShutdownHost {
    * the deadline, reports the step it left running, and exits 1.
    */
   private interruptStartup(signal: string): void {
-    const where = this.tracker.createdEndAt === undefined ? 'NestFactory.create()' : 'the startup';
+    const inCreate = this.tracker.createdEndAt === undefined;
+    const where = inCreate ? 'NestFactory.create()' : 'the startup';
     const running = this.tracker.running();
-    this.interrupted = true;
-    this.startupError = { where, error: new Error(MESSAGES.startupInterruptedReason(signal, where, running)) };
-    this.logger.error(MESSAGES.startupInterrupted(signal, where, running));
+    this.interrupted = { signal, where };
+    // Inside create() the startup cannot end; elsewhere the run decides once it has waited for the step under way.
+    if (inCreate) this.startupError = { where, error: new Error(MESSAGES.startupInterruptedReason(signal, where, running)) };
+    this.logger.error(MESSAGES.startupInterrupted(signal, where, running, inCreate ? undefined : STARTUP_ABORT_MS));
     void this.begin(signal, { delay: false, exit: true });
+  }
+
+  /**
+   * The run goes on without the startup step still running (a hung
+   * `onModuleInit`): named in the log and, when a signal stopped the
+   * startup, in the report's `startupError` (exit code 1). Nest's sequence
+   * will not wait for it either.
+   */
+  private abandonStartup(run: Run): void {
+    run.abandonedStartup = true;
+    const running = this.tracker.running();
+    if (this.interrupted && !this.startupError) {
+      const { signal, where } = this.interrupted;
+      this.startupError = { where, error: new Error(MESSAGES.startupInterruptedReason(signal, where, running)) };
+    }
+    // A failed or timed-out startup has named what runs already.
+    if (this.interrupted) this.logger.warn(MESSAGES.startupAbandoned(Date.now() - run.startedAt, running));
   }
 
   /** Resolves when a run started by a signal during the startup stops waiting for the startup step under way. */
