@@ -114,8 +114,8 @@ export const MESSAGES = {
         ? "Nothing of Nest's lifecycle has begun; exit code 1."
         : `The step under way has ${waitMs} ms to end; then what had started is rolled back, and a step left running makes the exit code 1.`
     }`,
-  startupInterruptedReason: (signal: string, where: string, running: string[]) =>
-    `interrupted by ${signal} during ${where}${running.length > 0 ? ` (still running: ${running.join('; ')})` : ''}`,
+  startupInterruptedReason: (reason: string, where: string, running: string[]) =>
+    `interrupted by ${reason} during ${where}${running.length > 0 ? ` (still running: ${running.join('; ')})` : ''}`,
   startupAbandoned: (ms: number, running: string[]) =>
     `Stopped waiting for the startup after ${ms} ms; left running: ${running.join('; ')}. Rolling back without it.`,
   startupTimedOut: (ms: number, running: string[]) =>

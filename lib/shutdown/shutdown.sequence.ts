@@ -127,7 +127,9 @@ export class ShutdownSequence implements ShutdownHost {
   /** Bootstrap steps (`init()`, `listen()`) not settled yet. */
   private pendingBootstraps = 0;
   private startupTimer?: NodeJS.Timeout;
-  /** A signal stopped the startup: which, and where. */
+  /** How long a run that interrupts the startup waits for the step under way (`STARTUP_ABORT_MS`; shorter in unit tests). */
+  startupAbortMs = STARTUP_ABORT_MS;
+  /** A run (a signal, close(), shutdown(), a fatal error) interrupted the startup: its reason, and where. */
   private interrupted?: { signal: string; where: string };
   private startupWatch?: Subscription;
 
@@ -187,6 +189,7 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   private start(trigger: Trigger): Run {
+    this.noteInterruption(trigger.reason);
     const startedAt = Date.now();
     let offerNestSequence: Run['offerNestSequence'] = () => undefined;
     const nestSequence = new Promise<(abandonInit?: boolean) => Promise<void>>((resolve) => (offerNestSequence = resolve));
@@ -584,9 +587,18 @@ export class ShutdownSequence implements ShutdownHost {
     });
   }
 
+  /**
+   * Inside `NestFactory.create()`: the module exists, NestFactory has not
+   * handed the application out, and nothing attached it (a testing module,
+   * built without NestFactory, is out of it once it attaches).
+   */
+  private inCreate(): boolean {
+    return this.tracker.createdEndAt === undefined && !this.app;
+  }
+
   /** The startup has not ended: inside NestFactory.create(), or `init()` / `listen()` still running. */
   private startupRunning(): boolean {
-    return !this.record.started && (this.tracker.createdEndAt === undefined || this.pendingBootstraps > 0);
+    return !this.record.started && (this.inCreate() || this.pendingBootstraps > 0);
   }
 
   /**
@@ -597,14 +609,27 @@ export class ShutdownSequence implements ShutdownHost {
    * the deadline, reports the step it left running, and exits 1.
    */
   private interruptStartup(signal: string): void {
-    const inCreate = this.tracker.createdEndAt === undefined;
+    const inCreate = this.inCreate();
     const where = inCreate ? 'NestFactory.create()' : 'the startup';
-    const running = this.tracker.running();
-    this.interrupted = { signal, where };
-    // Inside create() the startup cannot end; elsewhere the run decides once it has waited for the step under way.
-    if (inCreate) this.startupError = { where, error: new Error(MESSAGES.startupInterruptedReason(signal, where, running)) };
-    this.logger.error(MESSAGES.startupInterrupted(signal, where, running, inCreate ? undefined : STARTUP_ABORT_MS));
+    this.logger.error(MESSAGES.startupInterrupted(signal, where, this.tracker.running(), inCreate ? undefined : this.startupAbortMs));
     void this.begin(signal, { delay: false, exit: true });
+  }
+
+  /**
+   * A run begins (a signal, `close()`, `shutdown()`, a fatal error) while the
+   * startup has not ended and had not failed: it interrupts the startup.
+   * Inside `NestFactory.create()` the startup cannot end: it has failed
+   * (state `failed`). Elsewhere the run decides once it has waited for the
+   * step under way (see `abandonStartup`).
+   */
+  private noteInterruption(reason: string): void {
+    if (this.startupError || !this.startupRunning()) return;
+    const inCreate = this.inCreate();
+    const where = inCreate ? 'NestFactory.create()' : 'the startup';
+    this.interrupted = { signal: reason, where };
+    if (!inCreate) return;
+    this.startupError = { where, error: new Error(MESSAGES.startupInterruptedReason(reason, where, this.tracker.running())) };
+    this.record.advance('failed');
   }
 
   /**
@@ -628,7 +653,7 @@ export class ShutdownSequence implements ShutdownHost {
   private startupAbandoned(run: Run): Promise<void> {
     if (!this.interrupted) return new Promise<void>(() => undefined);
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, STARTUP_ABORT_MS);
+      const timer = setTimeout(resolve, this.startupAbortMs);
       // Resolved or not, the timer must not outlive the wait.
       void Promise.all(this.bootstraps).then(() => clearTimeout(timer));
       run.expired.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
@@ -681,6 +706,8 @@ export class ShutdownSequence implements ShutdownHost {
       this.startupError = { where, error };
       this.logger.error(MESSAGES.startupFailed(where, messageOf(error)), stackOf(error));
       this.onStartupFailure();
+      // Before any shutdown began: the rollback runs in `failed` (from `draining`, the run's own states stand).
+      this.record.advance('failed');
     }
     const exit = this.options.signals.length > 0 && !isTestingModule(this.app);
     await this.begin('startup-failed', { delay: false, exit });
