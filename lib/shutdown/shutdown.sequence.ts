@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
-import { registerShutdownHost, timeLifecycleHooks, unregisterShutdownHost, type ClosableApplication, type ShutdownHost } from '../adapter/nest.adapter.js';
+import { registerShutdownHost, unregisterShutdownHost, type ClosableApplication, type ShutdownHost } from '../adapter/nest.adapter.js';
 import type { HookCall } from '../discovery/shutdown-hook.explorer.js';
 import type { HttpDrain } from '../drain/http.drain.js';
 import { HttpServerRegistry } from '../drain/http-server.registry.js';
@@ -11,7 +11,7 @@ import { TrafficWatch, delayEnd, type DelayEnd } from '../drain/traffic.watch.js
 import { IntakeRegistry } from '../intake/intake.registry.js';
 import { WorkTracker } from '../drain/work.tracker.js';
 import { HookTimeoutError } from '../errors/hook-timeout.error.js';
-import { GRACEFUL_MODULE_OPTIONS, GracefulExitCode, STARTUP_ABORT_MS, WATCHDOG_MARGIN_MS } from '../graceful.constants.js';
+import { GRACEFUL_MODULE_OPTIONS, GracefulExitCode, WATCHDOG_MARGIN_MS } from '../graceful.constants.js';
 import { createGracefulLogger, descriptionLevel } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { HookSpec, StopPlan } from '../graph/stop-plan.types.js';
@@ -31,8 +31,7 @@ import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 import { ReadinessHolder } from '../lifecycle/readiness.holder.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
-import { formatStartupTimeline } from '../report/startup-timeline.formatter.js';
-import { StartupTracker } from '../startup/startup.tracker.js';
+import { StartupSequence } from '../startup/startup.sequence.js';
 import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
 import { untilAborted } from './abortable-delay.js';
 import { ProcessSignals } from './process-signals.js';
@@ -90,7 +89,9 @@ interface Run {
 }
 
 /**
- * The shutdown, run at most once per application. Signals, fatal errors,
+ * The shutdown, run at most once per application (the startup before it is
+ * lib/startup/startup.sequence.ts: a failed or interrupted startup is rolled
+ * back by this same run). Signals, fatal errors,
  * `app.close()` and `shutdown()` all enter here and get the same run, which
  * decides its outcome once, publishes one report and exits once:
  *
@@ -110,29 +111,14 @@ export class ShutdownSequence implements ShutdownHost {
   /** Aborts when the drain begins: `GracefulLifecycleService.drainSignal`. */
   private readonly drainBegan = new AbortController();
   private listening?: Subscription;
-  private readonly bootstraps: Array<Promise<unknown>> = [];
-  /** The first error of a bootstrap step, once one failed: the startup failed and is rolled back. */
-  private startupError?: { where: string; error: unknown };
-  private onStartupFailure!: () => void;
-  /** Resolves when a bootstrap step fails: the run stops waiting for the others (they wait for the failed one). */
-  private readonly startupFailure = new Promise<void>((resolve) => (this.onStartupFailure = resolve));
   private wrapHook: HookWrapper = (_name, call) => call;
   private run?: Run;
   /** What the process held when the module was created: left out of the open handles at the end. */
   private readonly handles: HandleWatch;
   /** SIGINTs received so far: only a second one (Ctrl+C twice) cuts the shutdown short. */
   private interrupts = 0;
-  /** What the startup does, step by step: named when it overruns or a signal stops it. */
-  private readonly tracker = new StartupTracker();
-  /** Bootstrap steps (`init()`, `listen()`) not settled yet. */
-  private pendingBootstraps = 0;
-  private startupTimer?: NodeJS.Timeout;
-  /** How long a run that interrupts the startup waits for the step under way (`STARTUP_ABORT_MS`; shorter in unit tests). */
-  startupAbortMs = STARTUP_ABORT_MS;
-  /** A run (a signal, close(), shutdown(), a fatal error) interrupted the startup: its reason, and where. */
-  private interrupted?: { signal: string; where: string };
-  private startupWatch?: Subscription;
-
+  /** The startup, from this construction until the application has started (lib/startup). */
+  readonly startup: StartupSequence;
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
     private readonly planner: ShutdownPlanner,
@@ -146,7 +132,19 @@ export class ShutdownSequence implements ShutdownHost {
     private readonly readiness: ReadinessHolder,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by the startup's getters
+    const sequence = this;
     this.handles = new HandleWatch(options.traceHandles);
+    this.startup = new StartupSequence(options, record, modules, this.logger, {
+      get shuttingDown() {
+        return sequence.run !== undefined;
+      },
+      get attached() {
+        return sequence.app !== undefined;
+      },
+      rollBack: () => this.begin('startup-failed', { delay: false, exit: this.options.signals.length > 0 && !isTestingModule(this.app) }),
+      initialized: () => this.initialized(),
+    });
     registerShutdownHost(modules, this);
     // Every long request may listen to it.
     setMaxListeners(0, this.drainBegan.signal);
@@ -162,7 +160,7 @@ export class ShutdownSequence implements ShutdownHost {
    * signals are released, and `attach()` listens again.
    */
   created(): void {
-    this.tracker.createdEndAt = Date.now();
+    this.startup.created();
     setImmediate(() => {
       if (!this.app && !this.run) this.process.releaseSignals();
     });
@@ -189,7 +187,7 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   private start(trigger: Trigger): Run {
-    this.noteInterruption(trigger.reason);
+    this.startup.interrupt(trigger.reason);
     const startedAt = Date.now();
     let offerNestSequence: Run['offerNestSequence'] = () => undefined;
     const nestSequence = new Promise<(abandonInit?: boolean) => Promise<void>>((resolve) => (offerNestSequence = resolve));
@@ -210,7 +208,6 @@ export class ShutdownSequence implements ShutdownHost {
       finished: false,
     };
     this.run = run;
-    this.endStartupWatch();
     this.record.reason = trigger.reason;
     this.record.deadline = run.deadline;
     this.process.guardExit((call) => this.onExitCall(run, call));
@@ -231,8 +228,7 @@ export class ShutdownSequence implements ShutdownHost {
   private async execute(run: Run): Promise<ShutdownReport> {
     const { options } = this;
     try {
-      await untilAborted(Promise.race([Promise.all(this.bootstraps), this.startupFailure, this.startupAbandoned(run)]), run.expired.signal);
-      if (this.pendingBootstraps > 0) this.abandonStartup(run);
+      run.abandonedStartup = await this.startup.settled(run.startedAt, run.expired.signal);
       // Taken now, once the bootstrap that found the hooks has ended.
       const { plan, finalPlan } = this.planner;
       this.armDeadline(run);
@@ -351,7 +347,7 @@ export class ShutdownSequence implements ShutdownHost {
     if (!run.nestHooks) {
       if (run.trigger.exit && run.expired.signal.aborted) return;
       run.nestHooks = run.nestSequence
-        .then((nest) => nest(run.abandonedStartup || run.expired.signal.aborted || this.startupError !== undefined))
+        .then((nest) => nest(run.abandonedStartup || run.expired.signal.aborted || this.startup.error !== undefined))
         .catch((error: unknown) => {
           run.failed = true;
           this.logger.error(MESSAGES.nestCloseFailed(), stackOf(error));
@@ -379,7 +375,7 @@ export class ShutdownSequence implements ShutdownHost {
       exitCalls: run.exitCalls,
       children: run.children,
       openHandles,
-      startupError: this.startupError?.error,
+      startupError: this.startup.error?.error,
     });
     if (report.openHandles!.length > 0) this.logger.warn(MESSAGES.openHandles(report.openHandles!, run.trigger.exit));
     run.finished = true;
@@ -465,8 +461,9 @@ export class ShutdownSequence implements ShutdownHost {
     const run = this.run;
     // Counted whatever started the run: a first SIGINT during an `app.close()` joins it.
     const secondInterrupt = signal === 'SIGINT' && ++this.interrupts > 1;
-    if (!run && this.startupRunning()) {
-      this.interruptStartup(signal);
+    if (!run && this.startup.running) {
+      this.logger.error(this.startup.describeInterruption(signal));
+      void this.begin(signal, { delay: false, exit: true });
     } else if (!run) {
       void this.begin(signal, { delay: signal === 'SIGTERM', exit: true });
     } else if (secondInterrupt) {
@@ -512,7 +509,7 @@ export class ShutdownSequence implements ShutdownHost {
     this.app = app;
     this.diagnostics.watch();
     this.listenTo(this.options.signals);
-    this.watchStartup();
+    this.startup.attach();
     if (this.options.handleFatalErrors) {
       this.process.on('uncaughtException', (error) => this.onFatal('uncaughtException', error));
       this.process.on('unhandledRejection', (reason) => this.onFatal('unhandledRejection', reason));
@@ -548,174 +545,23 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   bootstrapping<T>(step: 'init' | 'listen', start: () => Promise<T>): Promise<T> {
-    // A signal during the startup stopped it: what the application calls next does not start.
-    if (this.run && this.startupError) return Promise.reject(new Error(MESSAGES.startupAfterShutdown(`${step}()`)));
-    const end = this.tracker.begin(`${step}()`, true);
-    this.pendingBootstraps++;
-    let done: Promise<T>;
-    try {
-      done = start();
-    } catch (error) {
-      done = Promise.reject(error as Error);
-    }
-    void done.then(
-      () => end('ok'),
-      () => end('error'),
-    );
-    this.bootstraps.push(
-      done.then(
-        () => void this.pendingBootstraps--,
-        () => void this.pendingBootstraps--,
-      ),
-    );
-    const seen = done.then((value) => {
-      // Without an HTTP server the application serves once it has started (ready once its warm-ups end).
-      if (step === 'init' && !this.http) this.serve();
-      // Served without listen() too (Nest's multiple-servers recipe): once a server the application serves through listens.
-      if (step === 'init' && this.http) this.servers.whenServing(() => this.serve());
-      if (step === 'init') {
-        this.logIntake();
-        // With `strict`, a problem found here fails init(): the application does not start.
-        this.diagnostics.check();
-      }
-      return value;
-    });
-    // The caller gets the error once what had started is rolled back (unless the process exits first).
-    return seen.catch(async (error: unknown) => {
-      await this.rollBack(`${step}()`, error);
-      throw error;
-    });
+    return this.startup.step(step, start);
   }
 
-  /**
-   * Inside `NestFactory.create()`: the module exists, NestFactory has not
-   * handed the application out, and nothing attached it (a testing module,
-   * built without NestFactory, is out of it once it attaches).
-   */
-  private inCreate(): boolean {
-    return this.tracker.createdEndAt === undefined && !this.app;
-  }
-
-  /** The startup has not ended: inside NestFactory.create(), or `init()` / `listen()` still running. */
-  private startupRunning(): boolean {
-    return !this.record.started && (this.inCreate() || this.pendingBootstraps > 0);
-  }
-
-  /**
-   * A signal arrived during the startup: the startup stops. The run waits for
-   * the step under way at most `STARTUP_ABORT_MS` (none inside
-   * `NestFactory.create()`: nothing of Nest's lifecycle has begun), then rolls
-   * back what started (the `@OnShutdown` hooks, Nest's destroy hooks) within
-   * the deadline, reports the step it left running, and exits 1.
-   */
-  private interruptStartup(signal: string): void {
-    const inCreate = this.inCreate();
-    const where = inCreate ? 'NestFactory.create()' : 'the startup';
-    this.logger.error(MESSAGES.startupInterrupted(signal, where, this.tracker.running(), inCreate ? undefined : this.startupAbortMs));
-    void this.begin(signal, { delay: false, exit: true });
-  }
-
-  /**
-   * A run begins (a signal, `close()`, `shutdown()`, a fatal error) while the
-   * startup has not ended and had not failed: it interrupts the startup.
-   * Inside `NestFactory.create()` the startup cannot end: it has failed
-   * (state `failed`). Elsewhere the run decides once it has waited for the
-   * step under way (see `abandonStartup`).
-   */
-  private noteInterruption(reason: string): void {
-    if (this.startupError || !this.startupRunning()) return;
-    const inCreate = this.inCreate();
-    const where = inCreate ? 'NestFactory.create()' : 'the startup';
-    this.interrupted = { signal: reason, where };
-    if (!inCreate) return;
-    this.startupError = { where, error: new Error(MESSAGES.startupInterruptedReason(reason, where, this.tracker.running())) };
-    this.record.advance('failed');
-  }
-
-  /**
-   * The run goes on without the startup step still running (a hung
-   * `onModuleInit`): named in the log and, when a signal stopped the
-   * startup, in the report's `startupError` (exit code 1). Nest's sequence
-   * will not wait for it either.
-   */
-  private abandonStartup(run: Run): void {
-    run.abandonedStartup = true;
-    const running = this.tracker.running();
-    if (this.interrupted && !this.startupError) {
-      const { signal, where } = this.interrupted;
-      this.startupError = { where, error: new Error(MESSAGES.startupInterruptedReason(signal, where, running)) };
-    }
-    // A failed or timed-out startup has named what runs already.
-    if (this.interrupted) this.logger.warn(MESSAGES.startupAbandoned(Date.now() - run.startedAt, running));
-  }
-
-  /** Resolves when a run started by a signal during the startup stops waiting for the startup step under way. */
-  private startupAbandoned(run: Run): Promise<void> {
-    if (!this.interrupted) return new Promise<void>(() => undefined);
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.startupAbortMs);
-      // Resolved or not, the timer must not outlive the wait.
-      void Promise.all(this.bootstraps).then(() => clearTimeout(timer));
-      run.expired.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
-    });
-  }
-
-  /**
-   * From the first bootstrap step until the application has started: each
-   * provider's lifecycle hooks are timed (the startup timeline, at the plan's
-   * level, and what a timeout names), and `startupTimeoutMs` bounds it.
-   */
-  private watchStartup(): void {
-    timeLifecycleHooks(this.modules, (name) => this.tracker.begin(name));
-    const ms = this.options.startupTimeoutMs;
-    if (ms !== undefined) this.startupTimer = setTimeout(() => this.onStartupTimeout(ms), ms);
-    this.startupWatch = this.record.events$.subscribe((event) => {
-      if (event.type === 'readiness-hold-end') this.tracker.ended(event.name, event.at - event.durationMs, event.at, event.outcome);
-      if (event.type !== 'started') return;
-      this.endStartupWatch();
-      const level = descriptionLevel(this.options.logger, this.options.logPlan);
-      if (level) this.logger[level](formatStartupTimeline(this.tracker.all(), this.tracker.createdAt, event.at));
-    });
-  }
-
-  private endStartupWatch(): void {
-    clearTimeout(this.startupTimer);
-    // Unsubscribed on the next turn: this may run inside the subscription's own callback.
-    const watch = this.startupWatch;
-    this.startupWatch = undefined;
-    if (watch) queueMicrotask(() => watch.unsubscribe());
-  }
-
-  private onStartupTimeout(ms: number): void {
-    if (this.record.started || this.run) return;
-    const running = this.tracker.running();
-    this.logger.error(MESSAGES.startupTimedOut(ms, running));
-    void this.rollBack('the startup', new Error(MESSAGES.startupTimeoutReason(ms, running)));
-  }
-
-  /**
-   * A bootstrap step failed (a provider's `onModuleInit` threw, `listen()`
-   * found its port taken, `strict` refused the plan, a warm-up threw or timed out): whatever the caller
-   * does with the error, the startup is rolled back by the one sequence
-   * (the `@OnShutdown` hooks, then Nest's hooks), reported with the reason
-   * `startup-failed`, and the process exits 1 when the module handles its
-   * signals. A testing module, or `signals: []`, exits nothing.
-   */
-  private async rollBack(where: string, error: unknown): Promise<void> {
-    if (!this.startupError) {
-      this.startupError = { where, error };
-      this.logger.error(MESSAGES.startupFailed(where, messageOf(error)), stackOf(error));
-      this.onStartupFailure();
-      // Before any shutdown began: the rollback runs in `failed` (from `draining`, the run's own states stand).
-      this.record.advance('failed');
-    }
-    const exit = this.options.signals.length > 0 && !isTestingModule(this.app);
-    await this.begin('startup-failed', { delay: false, exit });
+  /** `init()` ended well. */
+  private initialized(): void {
+    // Without an HTTP server the application serves once it has started (ready once its warm-ups end).
+    if (!this.http) this.serve();
+    // Served without listen() too (Nest's multiple-servers recipe): once a server the application serves through listens.
+    else this.servers.whenServing(() => this.serve());
+    this.logIntake();
+    // With `strict`, a problem found here fails init(): the application does not start.
+    this.diagnostics.check();
   }
 
   /** The application serves: the warm-ups start; one that fails or times out fails the startup. */
   private serve(): void {
-    this.readiness.serve((warmUp, error) => void this.rollBack(`the warm-up ${warmUp}`, error));
+    this.readiness.serve((warmUp, error) => void this.startup.fail(`the warm-up ${warmUp}`, error));
   }
 
   /** Drains `server` with the application's (`GracefulLifecycleService.drainServer`). */

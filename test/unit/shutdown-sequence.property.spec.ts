@@ -223,7 +223,7 @@ describe('the shutdown sequence (property)', () => {
           { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
           { serve: () => record.serve() } as unknown as ReadinessHolder,
         );
-        sequence.startupAbortMs = 2;
+        sequence.startup.abortMs = 2;
         const states: string[] = [record.state];
         record.state$.subscribe((state) => state !== states.at(-1) && states.push(state));
         const reports: unknown[] = [];
