@@ -34,7 +34,8 @@ import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-repo
 import { StartupSequence } from '../startup/startup.sequence.js';
 import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
 import { untilAborted } from './abortable-delay.js';
-import { ProcessSignals } from './process-signals.js';
+import { ProcessSignals } from '../process/process-signals.js';
+import { ProcessEvents } from '../process/process.events.js';
 import { ShutdownPlanner } from './shutdown.planner.js';
 import { StartupDiagnostics } from './startup.diagnostics.js';
 
@@ -91,7 +92,8 @@ interface Run {
 /**
  * The shutdown, run at most once per application (the startup before it is
  * lib/startup/startup.sequence.ts: a failed or interrupted startup is rolled
- * back by this same run). Signals, fatal errors,
+ * back by this same run; what signals, fatal errors and PM2 messages do is
+ * lib/process/process.events.ts). Signals, fatal errors,
  * `app.close()` and `shutdown()` all enter here and get the same run, which
  * decides its outcome once, publishes one report and exits once:
  *
@@ -115,8 +117,8 @@ export class ShutdownSequence implements ShutdownHost {
   private run?: Run;
   /** What the process held when the module was created: left out of the open handles at the end. */
   private readonly handles: HandleWatch;
-  /** SIGINTs received so far: only a second one (Ctrl+C twice) cuts the shutdown short. */
-  private interrupts = 0;
+  /** Signals, fatal errors, PM2's messages: what each does to the run (lib/process). */
+  private readonly events: ProcessEvents;
   /** The startup, from this construction until the application has started (lib/startup). */
   readonly startup: StartupSequence;
   constructor(
@@ -144,6 +146,14 @@ export class ShutdownSequence implements ShutdownHost {
       },
       rollBack: () => this.begin('startup-failed', { delay: false, exit: this.options.signals.length > 0 && !isTestingModule(this.app) }),
       initialized: () => this.initialized(),
+    });
+    this.events = new ProcessEvents(options, process, record, this.logger, {
+      get runReason() {
+        return sequence.run?.trigger.reason;
+      },
+      begin: (reason, how) => void this.begin(reason, how),
+      exitWhenDone: () => this.run && this.exitWhenDone(this.run),
+      startupInterruption: (signal) => (this.startup.running ? this.startup.describeInterruption(signal) : undefined),
     });
     registerShutdownHost(modules, this);
     // Every long request may listen to it.
@@ -455,42 +465,7 @@ export class ShutdownSequence implements ShutdownHost {
     });
   }
 
-  // The process side: signals, fatal errors, process.exit() calls.
-
-  onSignal(signal: string): void {
-    const run = this.run;
-    // Counted whatever started the run: a first SIGINT during an `app.close()` joins it.
-    const secondInterrupt = signal === 'SIGINT' && ++this.interrupts > 1;
-    if (!run && this.startup.running) {
-      this.logger.error(this.startup.describeInterruption(signal));
-      void this.begin(signal, { delay: false, exit: true });
-    } else if (!run) {
-      void this.begin(signal, { delay: signal === 'SIGTERM', exit: true });
-    } else if (secondInterrupt) {
-      this.logger.warn(MESSAGES.interrupted());
-      this.process.exit(GracefulExitCode.Interrupted);
-    } else {
-      this.logger.warn(signal === 'SIGINT' ? MESSAGES.firstInterrupt(run.trigger.reason) : MESSAGES.repeatedSignal(signal, run.trigger.reason));
-      this.exitWhenDone(run);
-    }
-  }
-
-  onFatal(kind: string, error: unknown): void {
-    const first = this.record.fatalError === undefined;
-    this.record.fatalError ??= error;
-    const run = this.run;
-    if (!run) {
-      this.logger.error(MESSAGES.fatalError(kind, messageOf(error)), stackOf(error));
-      void this.begin('error', { delay: true, exit: true });
-    } else if (run.trigger.reason === 'error' || !first) {
-      this.logger.error(MESSAGES.fatalError(kind, messageOf(error)), stackOf(error));
-      this.logger.error(MESSAGES.secondFatalError());
-      this.process.exit(GracefulExitCode.Failed);
-    } else {
-      this.logger.error(MESSAGES.fatalErrorDuringShutdown(kind, messageOf(error)), stackOf(error));
-      this.exitWhenDone(run);
-    }
-  }
+  // The process side (lib/process/process.events.ts) ends here: a process.exit() call joins the run.
 
   private onExitCall(run: Run, call: ExitCall): void {
     run.exitCalls.push(call);
@@ -510,11 +485,7 @@ export class ShutdownSequence implements ShutdownHost {
     this.diagnostics.watch();
     this.listenTo(this.options.signals);
     this.startup.attach();
-    if (this.options.handleFatalErrors) {
-      this.process.on('uncaughtException', (error) => this.onFatal('uncaughtException', error));
-      this.process.on('unhandledRejection', (reason) => this.onFatal('unhandledRejection', reason));
-    }
-    if (this.options.platform.name === 'pm2') this.followPm2();
+    this.events.attach();
     const adapter = this.adapterHost.httpAdapter;
     const server = adapter?.getHttpServer?.();
     if (server) {
@@ -522,26 +493,6 @@ export class ShutdownSequence implements ShutdownHost {
       this.listening = this.adapterHost.listen$.subscribe(() => this.serve());
     }
     this.intake.prepare(app, this.http, this.servers);
-  }
-
-  /**
-   * PM2 stops an app with a 'shutdown' message when `shutdown_with_message`
-   * is set: the same shutdown as SIGTERM. With `wait_ready` it waits for
-   * `process.send('ready')`: sent once the application is ready.
-   */
-  private followPm2(): void {
-    this.process.on('message', (message) => {
-      if (message !== 'shutdown') return;
-      if (this.run) this.exitWhenDone(this.run);
-      else void this.begin('shutdown', { delay: true, exit: true });
-    });
-    if (!this.options.platform.waitsForReady) return;
-    const ready = this.record.state$.subscribe(() => {
-      // Once started (warm-ups and held work ended), even if marked unready meanwhile.
-      if (!this.record.started) return;
-      queueMicrotask(() => ready.unsubscribe());
-      this.process.send('ready');
-    });
   }
 
   bootstrapping<T>(step: 'init' | 'listen', start: () => Promise<T>): Promise<T> {
@@ -590,7 +541,7 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   listenTo(signals: string[]): void {
-    for (const signal of signals.map((s) => s.toUpperCase().trim())) this.process.on(signal, () => this.onSignal(signal));
+    this.events.listenTo(signals);
   }
 
   /** For the testing utilities: how each hook is called. */

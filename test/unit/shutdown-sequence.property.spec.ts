@@ -10,7 +10,7 @@ import type { ExitCall } from '../../lib/interfaces/shutdown-report.interface.js
 import { LifecycleRecord } from '../../lib/lifecycle/lifecycle.record.js';
 import type { ReadinessHolder } from '../../lib/lifecycle/readiness.holder.js';
 import { resolveGracefulOptions } from '../../lib/options/graceful-options.resolver.js';
-import type { ProcessSignals } from '../../lib/shutdown/process-signals.js';
+import type { ProcessSignals } from '../../lib/process/process-signals.js';
 import type { ShutdownPlanner } from '../../lib/shutdown/shutdown.planner.js';
 import type { StartupDiagnostics } from '../../lib/shutdown/startup.diagnostics.js';
 import { ShutdownSequence } from '../../lib/shutdown/shutdown.sequence.js';

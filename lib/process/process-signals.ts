@@ -5,8 +5,8 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { ExitCall } from '../interfaces/shutdown-report.interface.js';
-import { MODULE_LISTENER, subscribeSignal } from '../process/signal.hub.js';
-import { DeadlineWatchdog } from './deadline.watchdog.js';
+import { MODULE_LISTENER, subscribeSignal } from './signal.hub.js';
+import { DeadlineWatchdog } from '../shutdown/deadline.watchdog.js';
 
 type Listener = (...args: unknown[]) => void;
 
