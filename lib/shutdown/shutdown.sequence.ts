@@ -7,7 +7,7 @@ import type { HookCall } from '../discovery/shutdown-hook.explorer.js';
 import type { HttpDrain } from '../drain/http.drain.js';
 import { HttpServerRegistry } from '../drain/http-server.registry.js';
 import { drainIntake } from '../drain/traffic.drain.js';
-import { TrafficWatch, delayEnd, type DelayEnd } from '../drain/traffic.watch.js';
+import { TrafficWatch } from '../drain/traffic.watch.js';
 import { IntakeRegistry } from '../intake/intake.registry.js';
 import { WorkTracker } from '../drain/work.tracker.js';
 import { HookTimeoutError } from '../errors/hook-timeout.error.js';
@@ -34,6 +34,7 @@ import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-repo
 import { StartupSequence } from '../startup/startup.sequence.js';
 import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
 import { untilAborted } from './abortable-delay.js';
+import { readinessDelay } from './readiness-delay.stage.js';
 import { ProcessSignals } from '../process/process-signals.js';
 import { ProcessEvents } from '../process/process.events.js';
 import { ShutdownPlanner } from './shutdown.planner.js';
@@ -242,7 +243,11 @@ export class ShutdownSequence implements ShutdownHost {
       // Taken now, once the bootstrap that found the hooks has ended.
       const { plan, finalPlan } = this.planner;
       this.armDeadline(run);
-      if (run.traffic) await this.stage(run, 'readiness delay', () => this.readinessDelay(run, run.traffic!));
+      if (run.traffic) {
+        const rule = { boundMs: this.delayBoundMs(), floorMs: options.readinessMinDelayMs, quietMs: options.readinessQuietMs };
+        run.delay = await this.stage(run, 'readiness delay', () => readinessDelay(rule, run.startedAt, run.traffic!, run.expired.signal, this.logger));
+        this.record.onReadinessDown = undefined;
+      }
       const outcome = await this.stage(run, 'drain', () => {
         this.drainBegan.abort(new DOMException(MESSAGES.drainBeganReason(run.trigger.reason), 'AbortError'));
         return drainIntake(this.servers, this.work, this.intake.sources(), options.drainTimeoutMs, run.expired.signal, this.logger, (source) =>
@@ -276,50 +281,6 @@ export class ShutdownSequence implements ShutdownHost {
   private delayBoundMs(): number {
     const { readinessDelayMs, readinessDelayIfProbed } = this.options;
     return readinessDelayIfProbed && this.record.readinessProbedAt === undefined ? 0 : readinessDelayMs;
-  }
-
-  /**
-   * Serves with readiness down until the balancers have stopped sending:
-   * once a probe saw it down and only probes arrived for the quiet period
-   * (never before the floor), or at the bound, or at the deadline.
-   */
-  private readinessDelay(run: Run, traffic: TrafficWatch): Promise<void> {
-    const rule = { boundMs: this.delayBoundMs(), floorMs: this.options.readinessMinDelayMs, quietMs: this.options.readinessQuietMs };
-    this.logger.log(MESSAGES.readinessDelay(rule.boundMs, Math.min(rule.floorMs, rule.boundMs), rule.quietMs));
-    return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const end = (by: DelayEnd) => {
-        clearTimeout(timer);
-        run.expired.signal.removeEventListener('abort', onAbort);
-        traffic.stop();
-        this.record.onReadinessDown = undefined;
-        const seen = traffic.snapshot();
-        const endedAt = Date.now();
-        run.delay = {
-          ...rule,
-          endedBy: by,
-          waitedMs: endedAt - run.startedAt,
-          probeDownAfterMs: seen.probeDownAt === undefined ? undefined : seen.probeDownAt - run.startedAt,
-          lastRequestAfterMs: seen.lastTrafficAt > run.startedAt ? seen.lastTrafficAt - run.startedAt : undefined,
-          requests: seen.requests,
-          probes: seen.probes,
-        };
-        this.logger.log(MESSAGES.readinessDelayEnded(run.delay.waitedMs, by));
-        resolve();
-      };
-      const onAbort = () => end('deadline');
-      const look = () => {
-        const next = delayEnd(rule, run.startedAt, traffic.snapshot());
-        const wait = next.at - Date.now();
-        clearTimeout(timer);
-        if (wait <= 0) end(next.by);
-        else timer = setTimeout(look, wait);
-      };
-      if (run.expired.signal.aborted) return end('deadline');
-      run.expired.signal.addEventListener('abort', onAbort, { once: true });
-      traffic.onChange(look);
-      look();
-    });
   }
 
   private async stage<T>(run: Run, name: StageReport['name'], step: () => Promise<T>): Promise<T> {
