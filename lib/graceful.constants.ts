@@ -47,3 +47,11 @@ export const GracefulExitCode = {
   Interrupted: 130,
 } as const;
 export type GracefulExitCode = (typeof GracefulExitCode)[keyof typeof GracefulExitCode];
+
+/**
+ * How long a signal that arrives during the startup (a hung `onModuleInit`,
+ * `listen()`) waits for the step under way to end before the rollback starts
+ * without it: a step about to end may end, so that its destroy hook finds it
+ * whole; one that hangs is left behind, named.
+ */
+export const STARTUP_ABORT_MS = 1000;

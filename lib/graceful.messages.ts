@@ -108,6 +108,21 @@ export const MESSAGES = {
     `markUnready(reason) was called with ${describe(reason)}: give a non-empty string saying why (it shows in the readiness probe's details).`,
   startupFailed: (where: string, message: string) =>
     `The startup failed in ${where}: ${message}. Rolling back what had started: the @OnShutdown() hooks, then Nest's destroy hooks (reason 'startup-failed', exit code 1).`,
+  startupInterrupted: (signal: string, where: string, running: string[], waitMs?: number) =>
+    `${signal} arrived during the startup (${where}${running.length > 0 ? `; running: ${running.join('; ')}` : ''}): the startup stops. ${
+      waitMs === undefined
+        ? "Nothing of Nest's lifecycle has begun; exit code 1."
+        : `The step under way has ${waitMs} ms to end; then what had started is rolled back, and a step left running makes the exit code 1.`
+    }`,
+  startupInterruptedReason: (reason: string, where: string, running: string[]) =>
+    `interrupted by ${reason} during ${where}${running.length > 0 ? ` (still running: ${running.join('; ')})` : ''}`,
+  startupAbandoned: (ms: number, running: string[]) =>
+    `Stopped waiting for the startup after ${ms} ms; left running: ${running.join('; ')}. Rolling back without it.`,
+  startupTimedOut: (ms: number, running: string[]) =>
+    `The startup did not end within startupTimeoutMs (${ms} ms); still running: ${running.length > 0 ? running.join('; ') : 'nothing the module can name (code after NestFactory.create() that has not called listen() or init())'}.`,
+  startupTimeoutReason: (ms: number, running: string[]) =>
+    `the startup exceeded startupTimeoutMs (${ms} ms)${running.length > 0 ? `; still running: ${running.join('; ')}` : ''}`,
+  startupAfterShutdown: (step: string) => `${step} was called after the shutdown began (a signal arrived during the startup): the application does not start.`,
   shutdownAbortsWarmUp: (reason: string) => `the shutdown started (${reason}) before the warm-up ended`,
   drained: (completed: number, idleClosed: number, ms: number, server = 'HTTP') =>
     `Drained${onServer(server)}: ${completed} request(s) completed, ${idleClosed} idle connection(s) closed in ${ms} ms.`,

@@ -14,7 +14,7 @@ import { LifecycleRecord } from './lifecycle/lifecycle.record.js';
 import { ReadinessHolder } from './lifecycle/readiness.holder.js';
 import { resolveGracefulOptions } from './options/graceful-options.resolver.js';
 import { ShutdownObservers } from './observe/shutdown.observers.js';
-import { ProcessSignals } from './shutdown/process-signals.js';
+import { ProcessSignals } from './process/process-signals.js';
 import { ShutdownPlanner } from './shutdown/shutdown.planner.js';
 import { StartupDiagnostics } from './shutdown/startup.diagnostics.js';
 import { ShutdownSequence } from './shutdown/shutdown.sequence.js';

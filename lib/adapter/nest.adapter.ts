@@ -4,7 +4,7 @@
  * sequence (Nest offers no public one). Everything else in the package uses
  * public API only.
  */
-import { NestApplication, NestApplicationContext, type ModulesContainer } from '@nestjs/core';
+import { NestApplication, NestApplicationContext, NestFactory, type ModulesContainer } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 
 /** A provider or controller as discovery hands it out. */
@@ -79,19 +79,24 @@ export interface ShutdownHost {
   /** Whether `app` is the application the host attached (not one of a hybrid application's microservices). */
   isApplication(app: unknown): boolean;
   /**
-   * A bootstrap step (`init()`, `listen()`) that a shutdown must wait for.
-   * Returns the promise to hand the caller: it settles as `done` does, after
-   * the host has seen it.
+   * A bootstrap step (`init()`, `listen()`) that a shutdown must wait for:
+   * the host calls `start` (or not, once a signal stopped the startup).
+   * Returns the promise to hand the caller: it settles as the step does,
+   * after the host has seen it.
    */
-  bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T>;
+  bootstrapping<T>(step: 'init' | 'listen', start: () => Promise<T>): Promise<T>;
+  /** `NestFactory` has created the application (or context, or microservice) on the host's container: its providers exist. */
+  created?(): void;
   /** The signals `enableShutdownHooks()` asked for; the host listens instead of Nest. */
   listenTo(signals: string[]): void;
   /**
    * Wraps Nest's own shutdown sequence (destroy hooks, dispose, shutdown
    * hooks). Every call returns the one run's promise and calls
-   * `nestSequence` at most once. Never rejects.
+   * `nestSequence` at most once. Never rejects. `nestSequence(true)` does not
+   * wait for an initialization that is still running (a hung `onModuleInit`):
+   * the host gave up on it.
    */
-  runShutdown(signal: string | undefined, nestSequence: () => Promise<void>): Promise<void>;
+  runShutdown(signal: string | undefined, nestSequence: (abandonInit?: boolean) => Promise<void>): Promise<void>;
 }
 
 /**
@@ -158,6 +163,7 @@ function interceptionPoints(): Array<[object, string, string]> {
     [context, 'init', 'NestApplicationContext'],
     [NestApplication.prototype, 'init', 'NestApplication'],
     [NestApplication.prototype, 'listen', 'NestApplication'],
+    [Object.getPrototypeOf(NestFactory) as object, 'createNestInstance', 'NestFactoryStatic'],
   ];
 }
 
@@ -190,7 +196,21 @@ function installInterception(): void {
         const host = hostOf(this);
         if (!host || (this as Record<symbol, unknown>)[IN_NEST_SEQUENCE]) return original.call(this, signal);
         host.attach(this as ClosableApplication);
-        return host.runShutdown(signal, () => original.call(this, signal));
+        return host.runShutdown(signal, (abandonInit) => {
+          // Nest's standalone context waits for its initialization first: one that hangs would hold the destroy hooks forever.
+          if (abandonInit) (this as { initializationPromise?: Promise<unknown> }).initializationPromise = undefined;
+          return original.call(this, signal);
+        });
+      },
+  );
+  // Called by every NestFactory.create*() once the container's providers exist, before the application is handed out.
+  patch(
+    Object.getPrototypeOf(NestFactory) as object,
+    'createNestInstance',
+    (original) =>
+      function (this: unknown, instance: unknown, ...rest: unknown[]) {
+        hostOf(instance)?.created?.();
+        return original.call(this, instance, ...rest);
       },
   );
   patch(
@@ -213,9 +233,9 @@ function installInterception(): void {
         function (this: unknown, ...args: unknown[]) {
           const host = hostOf(this);
           if (host) interceptStandaloneClose(this);
-          host?.attach(this as ClosableApplication);
-          const done = original.apply(this, args);
-          return host ? host.bootstrapping('init', done) : done;
+          if (!host) return original.apply(this, args);
+          host.attach(this as ClosableApplication);
+          return host.bootstrapping('init', () => original.apply(this, args));
         },
     );
   }
@@ -225,9 +245,9 @@ function installInterception(): void {
     (original) =>
       function (this: unknown, ...args: unknown[]) {
         const host = hostOf(this);
-        host?.attach(this as ClosableApplication);
-        const done = original.apply(this, args);
-        return host ? host.bootstrapping('listen', done) : done;
+        if (!host) return original.apply(this, args);
+        host.attach(this as ClosableApplication);
+        return host.bootstrapping('listen', () => original.apply(this, args));
       },
   );
 }
@@ -294,4 +314,67 @@ export function watchWebSocketAdapter(app: object | undefined, onAdapter: (adapt
     if (adapter && typeof adapter === 'object') onAdapter(adapter);
     return result;
   };
+}
+
+/** The lifecycle hooks whose runs the startup timeline shows. */
+const TIMED_HOOKS = ['onModuleInit', 'onApplicationBootstrap'] as const;
+
+/**
+ * Times each provider's and controller's `onModuleInit` and
+ * `onApplicationBootstrap` as Nest calls them: Nest calls them from module
+ * functions (`callModuleInitHook`) that cannot be wrapped, so each instance
+ * that has one gets a wrapper of its own, which puts the instance back as it
+ * was when called. `begin(name)` is called as a hook starts and returns what
+ * to call at its end.
+ */
+export function timeLifecycleHooks(modules: ModulesContainer, begin: (name: string) => (outcome?: 'ok' | 'error') => void): void {
+  for (const moduleRef of modules.values()) {
+    for (const collection of [moduleRef.providers, moduleRef.controllers]) {
+      // Plain loops: this runs once per provider at startup, 16,000 times in a large app.
+      for (const wrapper of collection.values()) {
+        if (wrapper.isAlias) continue;
+        const instance = wrapper.instance as Record<string, unknown> | null | undefined;
+        if (!instance || typeof instance !== 'object') continue;
+        for (const method of TIMED_HOOKS) if (typeof instance[method] === 'function') timeHook(wrapper, instance, method, begin);
+      }
+    }
+  }
+}
+
+function timeHook(
+  wrapper: InstanceWrapper,
+  instance: Record<string, unknown>,
+  method: string,
+  begin: (name: string) => (outcome?: 'ok' | 'error') => void,
+): void {
+  if (!wrapper.isDependencyTreeStatic() || wrapper.isTransient) return;
+  const own = Object.getOwnPropertyDescriptor(instance, method);
+  const original = instance[method] as AnyFunction;
+  const name = `${nameOf(wrapper)}.${method}`;
+  const restore = () => {
+    if (own) Object.defineProperty(instance, method, own);
+    else delete instance[method];
+  };
+  const timed = function (this: unknown, ...args: unknown[]): unknown {
+    restore();
+    const end = begin(name);
+    try {
+      const result: unknown = original.apply(this, args);
+      if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+        (result as Promise<unknown>).then(
+          () => end('ok'),
+          () => end('error'),
+        );
+      } else end('ok');
+      return result;
+    } catch (error) {
+      end('error');
+      throw error;
+    }
+  };
+  try {
+    Object.defineProperty(instance, method, { value: timed, configurable: true, writable: true, enumerable: false });
+  } catch {
+    // A frozen instance is left as it is: its hook is not timed.
+  }
 }

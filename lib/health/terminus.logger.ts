@@ -1,6 +1,7 @@
 import { Injectable, Logger, Optional, type LoggerService } from '@nestjs/common';
 import { MESSAGES } from '../graceful.messages.js';
 import { GracefulLifecycleService } from '../lifecycle/graceful-lifecycle.service.js';
+import { isShuttingDown } from '../lifecycle/lifecycle.machine.js';
 
 /** How @nestjs/terminus (11 and 12) begins the line it logs for every check that answered 503. */
 const CHECK_FAILED = 'Health Check has failed!';
@@ -50,6 +51,6 @@ export class GracefulTerminusLogger implements LoggerService {
 
   private shuttingDown(): boolean {
     const state = this.lifecycle?.state;
-    return state === 'draining' || state === 'stopping' || state === 'stopped';
+    return state !== undefined && isShuttingDown(state);
   }
 }

@@ -133,6 +133,18 @@ export interface GracefulModuleOptions {
    */
   finalTimeoutMs?: number;
   /**
+   * How long the startup may take, from `init()` (or `listen()`) until it has
+   * started: Nest's `onModuleInit` / `onApplicationBootstrap` hooks,
+   * `listen()`, and the `@WarmUp()` methods. When it has not ended in time,
+   * the log names what still runs (`DatabaseService.onModuleInit, running
+   * 12.0 s`) and the startup fails: rolled back like a failed `init()`
+   * (reason `'startup-failed'`, exit code 1 when the module handles signals).
+   * Unset, the startup is unbounded, as in Nest (a Kubernetes `startupProbe`
+   * bounds it from outside).
+   * @default undefined (no bound)
+   */
+  startupTimeoutMs?: number;
+  /**
    * Which integrations stop their source of work at the drain. Each is on
    * by default and costs nothing when its package is not in use; set one to
    * `false` to leave that source to its package's own shutdown (after the

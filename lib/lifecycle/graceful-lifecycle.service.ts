@@ -11,6 +11,7 @@ import { ShutdownPlanner } from '../shutdown/shutdown.planner.js';
 import { ShutdownSequence } from '../shutdown/shutdown.sequence.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { MESSAGES } from '../graceful.messages.js';
+import { isShuttingDown } from './lifecycle.machine.js';
 import { LifecycleRecord, type LifecycleState } from './lifecycle.record.js';
 import { ReadinessHolder, type HeldWork } from './readiness.holder.js';
 
@@ -28,7 +29,7 @@ export class GracefulLifecycleService {
     private readonly readiness: ReadinessHolder,
   ) {}
 
-  /** `'starting' | 'ready' | 'unready' | 'draining' | 'stopping' | 'stopped'` */
+  /** `'starting' | 'ready' | 'unready' | 'draining' | 'stopping' | 'stopped' | 'failed'` (lifecycle.machine.ts has the allowed moves) */
   get state(): LifecycleState {
     return this.record.state;
   }
@@ -81,7 +82,7 @@ export class GracefulLifecycleService {
 
   /** True from the signal on. */
   isShuttingDown(): boolean {
-    return this.state === 'draining' || this.state === 'stopping' || this.state === 'stopped';
+    return isShuttingDown(this.state);
   }
 
   /**

@@ -2,18 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { BehaviorSubject, Subject, distinctUntilChanged, type Observable } from 'rxjs';
 import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
+import { canMove, isShuttingDown, type LifecycleState } from './lifecycle.machine.js';
 
-/**
- * Where the application is in its life:
- *
- *   starting -> ready <-> unready -> draining -> stopping -> stopped
- *
- * `ready` and `unready` are one step: the application serves, and readiness
- * says whether it takes traffic. Every other move is forward only.
- */
-export type LifecycleState = 'starting' | 'ready' | 'unready' | 'draining' | 'stopping' | 'stopped';
-
-const RANK: Record<LifecycleState, number> = { starting: 0, ready: 1, unready: 1, draining: 2, stopping: 3, stopped: 4 };
+export type { LifecycleState } from './lifecycle.machine.js';
 
 /** The shared record of the lifecycle: state, events, and what went wrong. */
 @Injectable()
@@ -52,9 +43,8 @@ export class LifecycleRecord {
     return [...new Set(this.holds.values())];
   }
 
-  /** Moves to `next` if it lies ahead; a later state is never undone. */
+  /** Moves to `next` if the machine allows it from here (lifecycle.machine.ts); any other move does nothing. */
   advance(next: LifecycleState): void {
-    if (RANK[next] <= RANK[this.subject.value]) return;
     this.move(next);
   }
 
@@ -93,7 +83,7 @@ export class LifecycleRecord {
   }
 
   private get shuttingDown(): boolean {
-    return RANK[this.subject.value] >= RANK.draining;
+    return isShuttingDown(this.subject.value);
   }
 
   /** The one place that decides between starting, ready and unready. */
@@ -108,7 +98,9 @@ export class LifecycleRecord {
     if (next !== this.subject.value) this.move(next);
   }
 
+  /** The one writer of the state: only the machine's allowed moves happen (any other is a no-op). */
   private move(next: LifecycleState): void {
+    if (!canMove(this.subject.value, next)) return;
     this.subject.next(next);
     this.emit({ type: 'state', state: next, at: Date.now() });
   }

@@ -7,6 +7,7 @@ import { createGracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { messageOf, stackOf } from '../report/shutdown-report.builder.js';
+import { isShuttingDown } from './lifecycle.machine.js';
 import { LifecycleRecord } from './lifecycle.record.js';
 
 /** The work readiness waits for: what `holdReadiness()` is given. */
@@ -125,8 +126,7 @@ export class ReadinessHolder {
   }
 
   private get shuttingDown(): boolean {
-    const { state } = this.record;
-    return state === 'draining' || state === 'stopping' || state === 'stopped';
+    return isShuttingDown(this.record.state);
   }
 }
 

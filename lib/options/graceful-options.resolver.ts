@@ -42,6 +42,8 @@ export interface ResolvedGracefulOptions {
   reportFile?: string;
   handleFatalErrors: boolean;
   finalTimeoutMs: number;
+  /** Unset: the startup is unbounded. */
+  startupTimeoutMs?: number;
   intake: Required<IntakeOptions>;
 }
 
@@ -59,6 +61,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'reportFile',
   'handleFatalErrors',
   'finalTimeoutMs',
+  'startupTimeoutMs',
   'intake',
   'readinessMinDelayMs',
   'readinessQuietMs',
@@ -140,6 +143,7 @@ export function resolveGracefulOptions(
     reportFile: reportFile(options.reportFile),
     handleFatalErrors: options.handleFatalErrors === undefined ? true : flag('handleFatalErrors', options.handleFatalErrors),
     finalTimeoutMs: duration('finalTimeoutMs', options.finalTimeoutMs, DEFAULT_FINAL_TIMEOUT_MS, { positive: true }),
+    startupTimeoutMs: options.startupTimeoutMs === undefined ? undefined : duration('startupTimeoutMs', options.startupTimeoutMs, 0, { positive: true }),
     intake: intake(options.intake),
   };
 }

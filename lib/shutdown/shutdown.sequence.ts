@@ -7,7 +7,7 @@ import type { HookCall } from '../discovery/shutdown-hook.explorer.js';
 import type { HttpDrain } from '../drain/http.drain.js';
 import { HttpServerRegistry } from '../drain/http-server.registry.js';
 import { drainIntake } from '../drain/traffic.drain.js';
-import { TrafficWatch, delayEnd, type DelayEnd } from '../drain/traffic.watch.js';
+import { TrafficWatch } from '../drain/traffic.watch.js';
 import { IntakeRegistry } from '../intake/intake.registry.js';
 import { WorkTracker } from '../drain/work.tracker.js';
 import { HookTimeoutError } from '../errors/hook-timeout.error.js';
@@ -31,10 +31,13 @@ import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 import { ReadinessHolder } from '../lifecycle/readiness.holder.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
+import { StartupSequence } from '../startup/startup.sequence.js';
 import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
 import { untilAborted } from './abortable-delay.js';
 import { namesAtMost, RunningHooks } from './running-hooks.list.js';
-import { ProcessSignals } from './process-signals.js';
+import { readinessDelay } from './readiness-delay.stage.js';
+import { ProcessSignals } from '../process/process-signals.js';
+import { ProcessEvents } from '../process/process.events.js';
 import { ShutdownPlanner } from './shutdown.planner.js';
 import { StartupDiagnostics } from './startup.diagnostics.js';
 
@@ -66,10 +69,12 @@ interface Run {
   /** Set once the outcome is published: nothing may arm or start again. */
   finished: boolean;
   /** Nest's own sequence, handed over by the first `close()` that reaches the host. */
-  nestSequence: Promise<() => Promise<void>>;
-  offerNestSequence: (sequence: () => Promise<void>) => void;
+  nestSequence: Promise<(abandonInit?: boolean) => Promise<void>>;
+  offerNestSequence: (sequence: (abandonInit?: boolean) => Promise<void>) => void;
   /** Nest's hooks, once started. */
   nestHooks?: Promise<void>;
+  /** The run stopped waiting for a startup step that still runs: Nest's sequence must not wait for it either. */
+  abandonedStartup?: boolean;
   scheduler?: StopScheduler;
   /** What runs now, for the deadline's messages. */
   now: string;
@@ -89,7 +94,10 @@ interface Run {
 }
 
 /**
- * The shutdown, run at most once per application. Signals, fatal errors,
+ * The shutdown, run at most once per application (the startup before it is
+ * lib/startup/startup.sequence.ts: a failed or interrupted startup is rolled
+ * back by this same run; what signals, fatal errors and PM2 messages do is
+ * lib/process/process.events.ts). Signals, fatal errors,
  * `app.close()` and `shutdown()` all enter here and get the same run, which
  * decides its outcome once, publishes one report and exits once:
  *
@@ -109,19 +117,14 @@ export class ShutdownSequence implements ShutdownHost {
   /** Aborts when the drain begins: `GracefulLifecycleService.drainSignal`. */
   private readonly drainBegan = new AbortController();
   private listening?: Subscription;
-  private readonly bootstraps: Array<Promise<unknown>> = [];
-  /** The first error of a bootstrap step, once one failed: the startup failed and is rolled back. */
-  private startupError?: { where: string; error: unknown };
-  private onStartupFailure!: () => void;
-  /** Resolves when a bootstrap step fails: the run stops waiting for the others (they wait for the failed one). */
-  private readonly startupFailure = new Promise<void>((resolve) => (this.onStartupFailure = resolve));
   private wrapHook: HookWrapper = (_name, call) => call;
   private run?: Run;
   /** What the process held when the module was created: left out of the open handles at the end. */
   private readonly handles: HandleWatch;
-  /** SIGINTs received so far: only a second one (Ctrl+C twice) cuts the shutdown short. */
-  private interrupts = 0;
-
+  /** Signals, fatal errors, PM2's messages: what each does to the run (lib/process). */
+  private readonly events: ProcessEvents;
+  /** The startup, from this construction until the application has started (lib/startup). */
+  readonly startup: StartupSequence;
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
     private readonly planner: ShutdownPlanner,
@@ -135,10 +138,46 @@ export class ShutdownSequence implements ShutdownHost {
     private readonly readiness: ReadinessHolder,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by the startup's getters
+    const sequence = this;
     this.handles = new HandleWatch(options.traceHandles);
+    this.startup = new StartupSequence(options, record, modules, this.logger, {
+      get shuttingDown() {
+        return sequence.run !== undefined;
+      },
+      get attached() {
+        return sequence.app !== undefined;
+      },
+      rollBack: () => this.begin('startup-failed', { delay: false, exit: this.options.signals.length > 0 && !isTestingModule(this.app) }),
+      initialized: () => this.initialized(),
+    });
+    this.events = new ProcessEvents(options, process, record, this.logger, {
+      get runReason() {
+        return sequence.run?.trigger.reason;
+      },
+      begin: (reason, how) => void this.begin(reason, how),
+      exitWhenDone: () => this.run && this.exitWhenDone(this.run),
+      startupInterruption: (signal) => (this.startup.running ? this.startup.describeInterruption(signal) : undefined),
+    });
     registerShutdownHost(modules, this);
     // Every long request may listen to it.
     setMaxListeners(0, this.drainBegan.signal);
+    // From here on (inside NestFactory.create(): an async factory may still be connecting) a signal goes through the one sequence.
+    this.listenTo(options.signals);
+  }
+
+  /**
+   * NestFactory has created the application on this container. A module
+   * compiled and never started leaves nothing behind: unless an application
+   * attaches by the next turn of the event loop (`init()`, `listen()`,
+   * `enableShutdownHooks()`; `main.ts` usually calls them at once), the
+   * signals are released, and `attach()` listens again.
+   */
+  created(): void {
+    this.startup.created();
+    setImmediate(() => {
+      if (!this.app && !this.run) this.process.releaseSignals();
+    });
   }
 
   /** Starts the shutdown, or joins the one under way: every call returns the same report. */
@@ -155,16 +194,17 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   /** Nest's close() (or its signal handler) arrived: the first one's sequence is the one that runs. */
-  runShutdown(signal: string | undefined, nestSequence: () => Promise<void>): Promise<void> {
+  runShutdown(signal: string | undefined, nestSequence: (abandonInit?: boolean) => Promise<void>): Promise<void> {
     const run = this.run ?? this.start({ reason: signal ?? 'close', delay: false, exit: false });
     run.offerNestSequence(nestSequence);
     return run.done.then(() => undefined);
   }
 
   private start(trigger: Trigger): Run {
+    this.startup.interrupt(trigger.reason);
     const startedAt = Date.now();
     let offerNestSequence: Run['offerNestSequence'] = () => undefined;
-    const nestSequence = new Promise<() => Promise<void>>((resolve) => (offerNestSequence = resolve));
+    const nestSequence = new Promise<(abandonInit?: boolean) => Promise<void>>((resolve) => (offerNestSequence = resolve));
     const run: Run = {
       trigger,
       startedAt,
@@ -203,11 +243,15 @@ export class ShutdownSequence implements ShutdownHost {
   private async execute(run: Run): Promise<ShutdownReport> {
     const { options } = this;
     try {
-      await untilAborted(Promise.race([Promise.all(this.bootstraps), this.startupFailure]), run.expired.signal);
+      run.abandonedStartup = await this.startup.settled(run.startedAt, run.expired.signal);
       // Taken now, once the bootstrap that found the hooks has ended.
       const { plan, finalPlan } = this.planner;
       this.armDeadline(run);
-      if (run.traffic) await this.stage(run, 'readiness delay', () => this.readinessDelay(run, run.traffic!));
+      if (run.traffic) {
+        const rule = { boundMs: this.delayBoundMs(), floorMs: options.readinessMinDelayMs, quietMs: options.readinessQuietMs };
+        run.delay = await this.stage(run, 'readiness delay', () => readinessDelay(rule, run.startedAt, run.traffic!, run.expired.signal, this.logger));
+        this.record.onReadinessDown = undefined;
+      }
       const outcome = await this.stage(run, 'drain', () => {
         this.drainBegan.abort(new DOMException(MESSAGES.drainBeganReason(run.trigger.reason), 'AbortError'));
         return drainIntake(this.servers, this.work, this.intake.sources(), options.drainTimeoutMs, run.expired.signal, this.logger, (source) =>
@@ -241,50 +285,6 @@ export class ShutdownSequence implements ShutdownHost {
   private delayBoundMs(): number {
     const { readinessDelayMs, readinessDelayIfProbed } = this.options;
     return readinessDelayIfProbed && this.record.readinessProbedAt === undefined ? 0 : readinessDelayMs;
-  }
-
-  /**
-   * Serves with readiness down until the balancers have stopped sending:
-   * once a probe saw it down and only probes arrived for the quiet period
-   * (never before the floor), or at the bound, or at the deadline.
-   */
-  private readinessDelay(run: Run, traffic: TrafficWatch): Promise<void> {
-    const rule = { boundMs: this.delayBoundMs(), floorMs: this.options.readinessMinDelayMs, quietMs: this.options.readinessQuietMs };
-    this.logger.log(MESSAGES.readinessDelay(rule.boundMs, Math.min(rule.floorMs, rule.boundMs), rule.quietMs));
-    return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const end = (by: DelayEnd) => {
-        clearTimeout(timer);
-        run.expired.signal.removeEventListener('abort', onAbort);
-        traffic.stop();
-        this.record.onReadinessDown = undefined;
-        const seen = traffic.snapshot();
-        const endedAt = Date.now();
-        run.delay = {
-          ...rule,
-          endedBy: by,
-          waitedMs: endedAt - run.startedAt,
-          probeDownAfterMs: seen.probeDownAt === undefined ? undefined : seen.probeDownAt - run.startedAt,
-          lastRequestAfterMs: seen.lastTrafficAt > run.startedAt ? seen.lastTrafficAt - run.startedAt : undefined,
-          requests: seen.requests,
-          probes: seen.probes,
-        };
-        this.logger.log(MESSAGES.readinessDelayEnded(run.delay.waitedMs, by));
-        resolve();
-      };
-      const onAbort = () => end('deadline');
-      const look = () => {
-        const next = delayEnd(rule, run.startedAt, traffic.snapshot());
-        const wait = next.at - Date.now();
-        clearTimeout(timer);
-        if (wait <= 0) end(next.by);
-        else timer = setTimeout(look, wait);
-      };
-      if (run.expired.signal.aborted) return end('deadline');
-      run.expired.signal.addEventListener('abort', onAbort, { once: true });
-      traffic.onChange(look);
-      look();
-    });
   }
 
   private async stage<T>(run: Run, name: StageReport['name'], step: () => Promise<T>): Promise<T> {
@@ -322,7 +322,7 @@ export class ShutdownSequence implements ShutdownHost {
     if (!run.nestHooks) {
       if (run.trigger.exit && run.expired.signal.aborted) return;
       run.nestHooks = run.nestSequence
-        .then((nest) => nest())
+        .then((nest) => nest(run.abandonedStartup || run.expired.signal.aborted || this.startup.error !== undefined))
         .catch((error: unknown) => {
           run.failed = true;
           this.logger.error(MESSAGES.nestCloseFailed(), stackOf(error));
@@ -350,7 +350,7 @@ export class ShutdownSequence implements ShutdownHost {
       exitCalls: run.exitCalls,
       children: run.children,
       openHandles,
-      startupError: this.startupError?.error,
+      startupError: this.startup.error?.error,
     });
     if (report.openHandles!.length > 0) this.logger.warn(MESSAGES.openHandles(report.openHandles!, run.trigger.exit));
     run.finished = true;
@@ -439,39 +439,7 @@ export class ShutdownSequence implements ShutdownHost {
     });
   }
 
-  // The process side: signals, fatal errors, process.exit() calls.
-
-  onSignal(signal: string): void {
-    const run = this.run;
-    // Counted whatever started the run: a first SIGINT during an `app.close()` joins it.
-    const secondInterrupt = signal === 'SIGINT' && ++this.interrupts > 1;
-    if (!run) {
-      void this.begin(signal, { delay: signal === 'SIGTERM', exit: true });
-    } else if (secondInterrupt) {
-      this.logger.warn(MESSAGES.interrupted());
-      this.process.exit(GracefulExitCode.Interrupted);
-    } else {
-      this.logger.warn(signal === 'SIGINT' ? MESSAGES.firstInterrupt(run.trigger.reason) : MESSAGES.repeatedSignal(signal, run.trigger.reason));
-      this.exitWhenDone(run);
-    }
-  }
-
-  onFatal(kind: string, error: unknown): void {
-    const first = this.record.fatalError === undefined;
-    this.record.fatalError ??= error;
-    const run = this.run;
-    if (!run) {
-      this.logger.error(MESSAGES.fatalError(kind, messageOf(error)), stackOf(error));
-      void this.begin('error', { delay: true, exit: true });
-    } else if (run.trigger.reason === 'error' || !first) {
-      this.logger.error(MESSAGES.fatalError(kind, messageOf(error)), stackOf(error));
-      this.logger.error(MESSAGES.secondFatalError());
-      this.process.exit(GracefulExitCode.Failed);
-    } else {
-      this.logger.error(MESSAGES.fatalErrorDuringShutdown(kind, messageOf(error)), stackOf(error));
-      this.exitWhenDone(run);
-    }
-  }
+  // The process side (lib/process/process.events.ts) ends here: a process.exit() call joins the run.
 
   private onExitCall(run: Run, call: ExitCall): void {
     run.exitCalls.push(call);
@@ -490,11 +458,8 @@ export class ShutdownSequence implements ShutdownHost {
     this.app = app;
     this.diagnostics.watch();
     this.listenTo(this.options.signals);
-    if (this.options.handleFatalErrors) {
-      this.process.on('uncaughtException', (error) => this.onFatal('uncaughtException', error));
-      this.process.on('unhandledRejection', (reason) => this.onFatal('unhandledRejection', reason));
-    }
-    if (this.options.platform.name === 'pm2') this.followPm2();
+    this.startup.attach();
+    this.events.attach();
     const adapter = this.adapterHost.httpAdapter;
     const server = adapter?.getHttpServer?.();
     if (server) {
@@ -504,68 +469,24 @@ export class ShutdownSequence implements ShutdownHost {
     this.intake.prepare(app, this.http, this.servers);
   }
 
-  /**
-   * PM2 stops an app with a 'shutdown' message when `shutdown_with_message`
-   * is set: the same shutdown as SIGTERM. With `wait_ready` it waits for
-   * `process.send('ready')`: sent once the application is ready.
-   */
-  private followPm2(): void {
-    this.process.on('message', (message) => {
-      if (message !== 'shutdown') return;
-      if (this.run) this.exitWhenDone(this.run);
-      else void this.begin('shutdown', { delay: true, exit: true });
-    });
-    if (!this.options.platform.waitsForReady) return;
-    const ready = this.record.state$.subscribe(() => {
-      // Once started (warm-ups and held work ended), even if marked unready meanwhile.
-      if (!this.record.started) return;
-      queueMicrotask(() => ready.unsubscribe());
-      this.process.send('ready');
-    });
+  bootstrapping<T>(step: 'init' | 'listen', start: () => Promise<T>): Promise<T> {
+    return this.startup.step(step, start);
   }
 
-  bootstrapping<T>(step: 'init' | 'listen', done: Promise<T>): Promise<T> {
-    this.bootstraps.push(done.catch(() => undefined));
-    const seen = done.then((value) => {
-      // Without an HTTP server the application serves once it has started (ready once its warm-ups end).
-      if (step === 'init' && !this.http) this.serve();
-      // Served without listen() too (Nest's multiple-servers recipe): once a server the application serves through listens.
-      if (step === 'init' && this.http) this.servers.whenServing(() => this.serve());
-      if (step === 'init') {
-        this.logIntake();
-        // With `strict`, a problem found here fails init(): the application does not start.
-        this.diagnostics.check();
-      }
-      return value;
-    });
-    // The caller gets the error once what had started is rolled back (unless the process exits first).
-    return seen.catch(async (error: unknown) => {
-      await this.rollBack(`${step}()`, error);
-      throw error;
-    });
-  }
-
-  /**
-   * A bootstrap step failed (a provider's `onModuleInit` threw, `listen()`
-   * found its port taken, `strict` refused the plan, a warm-up threw or timed out): whatever the caller
-   * does with the error, the startup is rolled back by the one sequence
-   * (the `@OnShutdown` hooks, then Nest's hooks), reported with the reason
-   * `startup-failed`, and the process exits 1 when the module handles its
-   * signals. A testing module, or `signals: []`, exits nothing.
-   */
-  private async rollBack(where: string, error: unknown): Promise<void> {
-    if (!this.startupError) {
-      this.startupError = { where, error };
-      this.logger.error(MESSAGES.startupFailed(where, messageOf(error)), stackOf(error));
-      this.onStartupFailure();
-    }
-    const exit = this.options.signals.length > 0 && !isTestingModule(this.app);
-    await this.begin('startup-failed', { delay: false, exit });
+  /** `init()` ended well. */
+  private initialized(): void {
+    // Without an HTTP server the application serves once it has started (ready once its warm-ups end).
+    if (!this.http) this.serve();
+    // Served without listen() too (Nest's multiple-servers recipe): once a server the application serves through listens.
+    else this.servers.whenServing(() => this.serve());
+    this.logIntake();
+    // With `strict`, a problem found here fails init(): the application does not start.
+    this.diagnostics.check();
   }
 
   /** The application serves: the warm-ups start; one that fails or times out fails the startup. */
   private serve(): void {
-    this.readiness.serve((warmUp, error) => void this.rollBack(`the warm-up ${warmUp}`, error));
+    this.readiness.serve((warmUp, error) => void this.startup.fail(`the warm-up ${warmUp}`, error));
   }
 
   /** Drains `server` with the application's (`GracefulLifecycleService.drainServer`). */
@@ -594,7 +515,7 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   listenTo(signals: string[]): void {
-    for (const signal of signals.map((s) => s.toUpperCase().trim())) this.process.on(signal, () => this.onSignal(signal));
+    this.events.listenTo(signals);
   }
 
   /** For the testing utilities: how each hook is called. */

@@ -13,7 +13,7 @@ import { createGracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { PlatformName } from '../options/platform.profiles.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
-import { isModuleListener } from './process-signals.js';
+import { isModuleListener } from '../process/process-signals.js';
 
 const CONTAINERS: readonly PlatformName[] = ['kubernetes', 'cloud-run', 'ecs', 'docker'];
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'busybox']);

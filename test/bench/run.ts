@@ -116,6 +116,44 @@ async function sigtermToExit(): Promise<void> {
   });
 }
 
+/** Issue 16: SIGTERM while a provider's onModuleInit retries a connection forever (test/fixtures/hung-start.app.ts). */
+async function hungStartup(): Promise<void> {
+  const once = async (mode: 'graceful' | 'plain') => {
+    const app = new AppProcess('hung-start.app.js', { HANG: 'init', ...(mode === 'plain' ? { PLAIN: '1' } : {}) });
+    try {
+      await app.event('connecting');
+      const start = performance.now();
+      app.signal('SIGTERM');
+      const exit = await app.exited;
+      const elapsed = performance.now() - start;
+      const hooks = app.events.filter((e) => e.type === 'hook-end' || e.type === 'nest-destroy').length;
+      return { elapsed, hooks, exit: exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}` };
+    } finally {
+      app.dispose();
+    }
+  };
+  const runs = smoke ? 1 : 5;
+  const graceful: Array<Awaited<ReturnType<typeof once>>> = [];
+  const plain: Array<Awaited<ReturnType<typeof once>>> = [];
+  log('SIGTERM during a hung startup');
+  for (let i = 0; i < runs; i++) {
+    graceful.push(await once('graceful'));
+    plain.push(await once('plain'));
+  }
+  const describe = (r: typeof graceful, hooks: string) =>
+    `${ms(median(r.map((x) => x.elapsed)))}; ${Math.min(...r.map((x) => x.hooks))} of ${hooks} ran; ${[...new Set(r.map((x) => x.exit))].join(', ')}`;
+  const g = median(graceful.map((x) => x.elapsed));
+  rows.push({
+    benchmark: '14. SIGTERM during a hung onModuleInit (a provider retrying forever): time to exit, hooks run of what started (median)',
+    graceful: describe(graceful, "2 hooks (A's @OnShutdown, A's onModuleDestroy)"),
+    plain: describe(plain, "1 hook (A's onModuleDestroy)"),
+    result: `${ms(g)} vs ${ms(median(plain.map((x) => x.elapsed)))}`,
+    // The module waits STARTUP_ABORT_MS (1 s) for the step under way before it rolls back without it.
+    target: "<= 1.5 s, A's hook and Nest's destroy hook run, exit 1",
+    met: g <= 1500 && graceful.every((x) => x.hooks === 2 && x.exit === 'exit 1'),
+  });
+}
+
 async function throughput(): Promise<void> {
   const runs = smoke ? 1 : 5;
   const duration = smoke ? 1 : 5;
@@ -333,7 +371,8 @@ function versions(): string {
 }
 
 const started = performance.now();
-for (const bench of [scheduling, startup, scale, memory, sigtermToExit, busyExit, throughput, rolling, realStack, transports, haproxy]) await bench();
+for (const bench of [scheduling, startup, scale, memory, sigtermToExit, hungStartup, busyExit, throughput, rolling, realStack, transports, haproxy])
+  await bench();
 const table = [
   `Measured ${versions()}; ${ms(performance.now() - started)} in all.`,
   '',

@@ -10,7 +10,7 @@ import type { ExitCall } from '../../lib/interfaces/shutdown-report.interface.js
 import { LifecycleRecord } from '../../lib/lifecycle/lifecycle.record.js';
 import type { ReadinessHolder } from '../../lib/lifecycle/readiness.holder.js';
 import { resolveGracefulOptions } from '../../lib/options/graceful-options.resolver.js';
-import type { ProcessSignals } from '../../lib/shutdown/process-signals.js';
+import type { ProcessSignals } from '../../lib/process/process-signals.js';
 import type { ShutdownPlanner } from '../../lib/shutdown/shutdown.planner.js';
 import type { StartupDiagnostics } from '../../lib/shutdown/startup.diagnostics.js';
 import { ShutdownSequence } from '../../lib/shutdown/shutdown.sequence.js';
@@ -30,6 +30,9 @@ class FakeProcess {
   release() {
     this.listeners.clear();
     this.exitCall = undefined;
+  }
+  releaseSignals() {
+    for (const event of [...this.listeners.keys()]) if (event.startsWith('SIG')) this.listeners.delete(event);
   }
   startWatchdog() {
     const watchdog = { stopped: false, running: () => undefined, stop: () => void (watchdog.stopped = true) };
@@ -58,6 +61,34 @@ const scenario = fc.integer({ min: 1, max: 8 }).chain((n) =>
     actions: fc.array(fc.tuple(action, fc.integer({ min: 0, max: 4 })), { minLength: 1, maxLength: 6 }),
   }),
 );
+
+type LifecycleAction = 'SIGTERM' | 'SIGINT' | 'close' | 'fatal' | 'unready' | 'ready';
+
+/** A startup step and what happens around it: its end (or failure, or none), a startup timeout or none, and the actions. */
+const lifecycleScenario = fc.record({
+  hooks: fc.array(fc.array(fc.record({ order: fc.constantFrom(0, 1), fails: fc.boolean() }), { maxLength: 2 }), { minLength: 1, maxLength: 4 }),
+  startup: fc.constantFrom('ok', 'fail', 'hang'),
+  startupMs: fc.integer({ min: 0, max: 4 }),
+  startupTimeoutMs: fc.option(fc.integer({ min: 1, max: 6 })),
+  actions: fc.array(
+    fc.tuple(fc.constantFrom<LifecycleAction>('SIGTERM', 'SIGINT', 'close', 'fatal', 'unready', 'ready', 'unready'), fc.integer({ min: 0, max: 4 })),
+    { maxLength: 5 },
+  ),
+});
+
+// The lifecycle's edges (issue 16, item 7), written out independently of lib/lifecycle/lifecycle.machine.ts.
+const LIFECYCLE_ALLOWED = new Set([
+  'starting>ready',
+  'starting>unready',
+  'ready>unready',
+  'unready>ready',
+  ...['starting', 'ready', 'unready'].map((from) => `${from}>draining`),
+  'draining>stopping',
+  'stopping>stopped',
+  'draining>stopped',
+  'starting>failed',
+  'failed>stopped',
+]);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -99,12 +130,14 @@ describe('the shutdown sequence (property)', () => {
           record,
           new WorkTracker(),
           adapterHost,
-          {} as ModulesContainer,
+          new Map() as unknown as ModulesContainer,
           fake as unknown as ProcessSignals,
           { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
           { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
           { serve: () => record.serve() } as unknown as ReadinessHolder,
         );
+        // NestFactory has created the application (a signal before that is a startup's, tested end to end).
+        sequence.created();
         let nestRuns = 0;
         // Nest 11's close(): no guard of its own, every call goes to the host.
         const app = { close: (signal?: string) => sequence.runShutdown(signal, async () => void nestRuns++) };
@@ -145,6 +178,99 @@ describe('the shutdown sequence (property)', () => {
         if (last !== undefined && last !== 130 && last !== 1) expect(last).toBe(record.lastReport!.exitCode);
       }),
       { numRuns: 80 },
+    );
+  });
+
+  it('under any interleaving of a startup step (ending, failing or hanging), startupTimeoutMs, signals, close(), fatal errors and markUnready/markReady, moves only along the allowed edges, runs every hook once and publishes one report', async () => {
+    await fc.assert(
+      fc.asyncProperty(lifecycleScenario, async (s) => {
+        const calls = new Map<string, HookCall>();
+        const ran = new Map<string, number>();
+        const nodes = s.hooks.map((hooks, i) => ({
+          id: `p${i}`,
+          name: `P${i}`,
+          hooks: hooks.map((h, k) => {
+            const key = `p${i}.${k}`;
+            calls.set(key, async () => {
+              ran.set(key, (ran.get(key) ?? 0) + 1);
+              if (h.fails) throw new Error(`${key} failed`);
+            });
+            return { key, name: `P${i}.m${k}`, order: h.order, timeoutMs: 1000 };
+          }),
+        }));
+        const plan = buildStopPlan({ nodes, edges: [] });
+        const planner = { plan, finalPlan: EMPTY_PLAN, calls, finalReserveMs: 0 } as unknown as ShutdownPlanner;
+        const options = resolveGracefulOptions({
+          platform: 'none',
+          logger: false,
+          readinessDelayMs: 2,
+          drainTimeoutMs: 50,
+          shutdownTimeoutMs: 10_000,
+          signals: ['SIGTERM', 'SIGINT'],
+          ...(s.startupTimeoutMs === null ? {} : { startupTimeoutMs: s.startupTimeoutMs }),
+        });
+        const record = new LifecycleRecord();
+        const fake = new FakeProcess();
+        const sequence = new ShutdownSequence(
+          options,
+          planner,
+          record,
+          new WorkTracker(),
+          { httpAdapter: undefined, listen$: EMPTY } as unknown as HttpAdapterHost,
+          new Map() as unknown as ModulesContainer,
+          fake as unknown as ProcessSignals,
+          { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
+          { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
+          { serve: () => record.serve() } as unknown as ReadinessHolder,
+        );
+        sequence.startup.abortMs = 2;
+        const states: string[] = [record.state];
+        record.state$.subscribe((state) => state !== states.at(-1) && states.push(state));
+        const reports: unknown[] = [];
+        record.events$.subscribe((event) => event.type === 'shutdown-end' && reports.push(event.report));
+        const stopped = new Promise<void>((resolve) => record.state$.subscribe((state) => state === 'stopped' && resolve()));
+        let nestRuns = 0;
+        const app = { close: (signal?: string) => sequence.runShutdown(signal, async () => void nestRuns++) };
+        sequence.created();
+        sequence.attach(app);
+        // init(): ends, fails or hangs, `startupMs` from now.
+        const timers: NodeJS.Timeout[] = [];
+        void sequence
+          .bootstrapping(
+            'init',
+            () =>
+              new Promise<void>((resolve, reject) => {
+                if (s.startup === 'ok') timers.push(setTimeout(resolve, s.startupMs));
+                if (s.startup === 'fail') timers.push(setTimeout(() => reject(new Error('init failed')), s.startupMs));
+              }),
+          )
+          .catch(() => undefined);
+
+        for (const [what, delay] of s.actions) {
+          if (delay > 0) await sleep(delay);
+          if (what === 'close') void app.close();
+          else if (what === 'fatal') fake.fire('uncaughtException', new Error('boom'));
+          else if (what === 'unready') record.markUnready('lost');
+          else if (what === 'ready') record.markReady();
+          else fake.fire(what);
+        }
+        // Whatever happened, the test ends the application.
+        void app.close();
+        await stopped;
+        timers.forEach(clearTimeout);
+
+        for (let i = 1; i < states.length; i++) expect(LIFECYCLE_ALLOWED).toContain(`${states[i - 1]}>${states[i]}`);
+        expect(reports).toHaveLength(1);
+        expect(nestRuns).toBe(1);
+        for (const key of calls.keys()) expect(ran.get(key)).toBe(1);
+        const report = record.lastReport!;
+        // A hung step is either timed out or left running by the run: the startup failed, and says so.
+        if (s.startup === 'hang' || s.startup === 'fail') expect(report.startupError).toBeDefined();
+        if (states.includes('failed')) expect(report.startupError).toBeDefined();
+        if (report.startupError !== undefined) expect([1, 124]).toContain(report.exitCode);
+        expect(fake.listeners.size).toBe(0);
+      }),
+      { numRuns: 120 },
     );
   });
 });

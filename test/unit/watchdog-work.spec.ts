@@ -8,7 +8,7 @@ import type { IntakeRegistry } from '../../lib/intake/intake.registry.js';
 import type { ReadinessHolder } from '../../lib/lifecycle/readiness.holder.js';
 import { LifecycleRecord } from '../../lib/lifecycle/lifecycle.record.js';
 import { resolveGracefulOptions } from '../../lib/options/graceful-options.resolver.js';
-import type { ProcessSignals } from '../../lib/shutdown/process-signals.js';
+import type { ProcessSignals } from '../../lib/process/process-signals.js';
 import { namesAtMost, RUNNING_NAMES_SHOWN, RunningHooks } from '../../lib/shutdown/running-hooks.list.js';
 import type { ShutdownPlanner } from '../../lib/shutdown/shutdown.planner.js';
 import { ShutdownSequence } from '../../lib/shutdown/shutdown.sequence.js';
@@ -50,7 +50,7 @@ async function shutdownWithConcurrentHooks(count: number) {
     record,
     new WorkTracker(),
     { httpAdapter: undefined, listen$: EMPTY } as unknown as HttpAdapterHost,
-    {} as ModulesContainer,
+    new Map() as unknown as ModulesContainer,
     fake as unknown as ProcessSignals,
     { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
     { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,

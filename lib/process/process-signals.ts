@@ -5,12 +5,10 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { ExitCall } from '../interfaces/shutdown-report.interface.js';
-import { DeadlineWatchdog } from './deadline.watchdog.js';
+import { MODULE_LISTENER, subscribeSignal } from './signal.hub.js';
+import { DeadlineWatchdog } from '../shutdown/deadline.watchdog.js';
 
 type Listener = (...args: unknown[]) => void;
-
-/** Marks the module's own process listeners, so that any copy of the package tells them from the app's. */
-const MODULE_LISTENER = Symbol.for('nestjs-graceful.listener');
 
 /** Whether a process listener is one of the module's (of any copy of it). */
 export function isModuleListener(listener: unknown): boolean {
@@ -21,17 +19,30 @@ export function isModuleListener(listener: unknown): boolean {
 @Injectable()
 export class ProcessSignals {
   private readonly listeners = new Map<string, Listener>();
+  /** Signals go through the process's one listener per signal (the hub): what to call to unsubscribe, by signal. */
+  private readonly subscriptions = new Map<string, () => void>();
   /** Every signal listened to, kept after `release()`: the exit ignores them until the process is gone. */
   private readonly signals = new Set<string>();
   private originalExit?: typeof process.exit;
 
-  /** Listens to `event` once per instance, however often it is asked. */
+  /** Listens to `event` once per instance, however often it is asked. Signals share one process listener. */
   on(event: string, listener: Listener): void {
+    if (event.startsWith('SIG')) {
+      if (this.subscriptions.has(event)) return;
+      this.signals.add(event);
+      this.subscriptions.set(event, subscribeSignal(event, listener));
+      return;
+    }
     if (this.listeners.has(event)) return;
     Object.defineProperty(listener, MODULE_LISTENER, { value: true });
     this.listeners.set(event, listener);
-    if (event.startsWith('SIG')) this.signals.add(event);
     process.on(event, listener);
+  }
+
+  /** Stops listening to signals (the other events stay): `on()` may subscribe again. */
+  releaseSignals(): void {
+    for (const unsubscribe of this.subscriptions.values()) unsubscribe();
+    this.subscriptions.clear();
   }
 
   /**
@@ -58,6 +69,7 @@ export class ProcessSignals {
 
   /** Removes every listener and the exit guard. */
   release(): void {
+    this.releaseSignals();
     for (const [event, listener] of this.listeners) process.removeListener(event, listener);
     this.listeners.clear();
     if (this.originalExit) process.exit = this.originalExit;
@@ -77,7 +89,7 @@ export class ProcessSignals {
    */
   exit(code: number): never {
     const exit = this.originalExit ?? process.exit;
-    for (const signal of this.signals) if (!this.listeners.has(signal)) this.on(signal, () => undefined);
+    for (const signal of this.signals) if (!this.subscriptions.has(signal)) this.on(signal, () => undefined);
     process.exitCode = code;
     return exit.call(process, code);
   }

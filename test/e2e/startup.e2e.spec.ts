@@ -1,0 +1,84 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { appProcesses } from '../support/app-process.js';
+
+/**
+ * Issue 16, items 2 and 4: a signal at any moment of the startup goes through
+ * the one sequence (inside NestFactory.create(), during a hung onModuleInit),
+ * and startupTimeoutMs names a hung provider and rolls the startup back.
+ */
+const apps = appProcesses();
+const options = (o: object) => JSON.stringify(o);
+
+/** The fixture on Nest 12 (ESM), and compiled to CommonJS on Nest 11 (test/nest11, prepared by its prepare.mjs). */
+const NEST_VERSIONS = [
+  ['Nest 12', (fixture: string) => fixture],
+  ['Nest 11', (fixture: string) => join(process.cwd(), 'test', 'nest11', '.build', 'fixtures', fixture)],
+] as const;
+
+const readReport = (file: string) => {
+  const report = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  rmSync(file, { force: true });
+  return report;
+};
+const reportPath = (name: string) => join(tmpdir(), `graceful-${name}-${process.pid}-${Date.now()}.json`);
+
+describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %s', (_nest, fixture) => {
+  it('a SIGTERM inside NestFactory.create() (an async factory still connecting) goes through the sequence: logged, reported, exit 1, not killed by the signal', async () => {
+    const reportFile = reportPath('create');
+    const app = apps.start(fixture('hung-start.app.js'), { HANG: 'create', GRACEFUL_OPTIONS: options({ reportFile }) });
+    await app.event('connecting', { what: 'CONNECTION factory' });
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output).toContain('SIGTERM arrived during the startup (NestFactory.create())');
+    expect(app.timeline).not.toContain('listening');
+    expect(app.timeline).not.toContain('a-open');
+    const report = readReport(reportFile);
+    expect(report).toMatchObject({ reason: 'SIGTERM', exitCode: 1 });
+    expect(report.startupError).toContain('interrupted by SIGTERM during NestFactory.create()');
+  });
+
+  it("a SIGTERM during a hung onModuleInit stops waiting for it, runs A's @OnShutdown hook then Nest's destroy hooks, names the hung provider, and exits 1", async () => {
+    const reportFile = reportPath('init');
+    const app = apps.start(fixture('hung-start.app.js'), { HANG: 'init', GRACEFUL_OPTIONS: options({ reportFile }) });
+    await app.event('connecting', { what: 'DatabaseService.onModuleInit' });
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output).toMatch(/SIGTERM arrived during the startup \(the startup; running: DatabaseService\.onModuleInit, running [\d.]+ s\)/);
+    expect(app.output).toMatch(/Stopped waiting for the startup after \d+ ms; left running: DatabaseService\.onModuleInit/);
+    const order = app.timeline.filter((t) => ['a-open', 'hook-start:ServerA.close', 'hook-end:ServerA.close', 'nest-destroy:ServerA'].includes(t));
+    expect(order).toEqual(['a-open', 'hook-start:ServerA.close', 'hook-end:ServerA.close', 'nest-destroy:ServerA']);
+    expect(app.timeline).not.toContain('listening');
+    const report = readReport(reportFile);
+    expect(report).toMatchObject({ reason: 'SIGTERM', exitCode: 1, deadlineExceeded: false });
+    expect(report.startupError).toContain('DatabaseService.onModuleInit');
+  });
+
+  it('a hung onModuleInit is named at startupTimeoutMs and the startup is rolled back (A closed), exit 1', async () => {
+    const reportFile = reportPath('timeout');
+    const app = apps.start(fixture('hung-start.app.js'), { HANG: 'init', GRACEFUL_OPTIONS: options({ reportFile, startupTimeoutMs: 1500 }) });
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output).toMatch(/The startup did not end within startupTimeoutMs \(1500 ms\); still running: DatabaseService\.onModuleInit, running [\d.]+ s/);
+    const order = app.timeline.filter((t) => ['a-open', 'connecting', 'hook-end:ServerA.close', 'nest-destroy:ServerA'].includes(t));
+    expect(order).toEqual(['a-open', 'connecting', 'hook-end:ServerA.close', 'nest-destroy:ServerA']);
+    expect(app.timeline).not.toContain('listening');
+    const report = readReport(reportFile);
+    expect(report).toMatchObject({ reason: 'startup-failed', exitCode: 1 });
+    expect(report.startupError).toContain('startupTimeoutMs (1500 ms)');
+    expect(report.startupError).toContain('DatabaseService.onModuleInit');
+  });
+});
+
+describe('the startup timeline (issue 16, item 2)', () => {
+  it("at debug level, lists each provider's onModuleInit, listen() and init() with their durations once the app has started", async () => {
+    const app = apps.start('hung-start.app.js', { DEBUG_LOG: '1' });
+    await app.event('listening');
+    await app.printed('Startup timeline:');
+    await app.printed('listen()');
+    expect(app.output).toMatch(/ServerA\.onModuleInit +\|[ █]+\| +\d+ - +\d+ ms {2}\d+ ms/);
+    expect(app.output).toMatch(/DatabaseService\.onModuleInit +\|/);
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+  });
+});
