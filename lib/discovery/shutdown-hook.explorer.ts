@@ -24,12 +24,16 @@ export interface ExploredHooks {
 
 type Instance = Record<string, HookCall>;
 
+const NO_HOOKS: ExploredHook[] = [];
+const NO_EDGES: readonly number[] = Object.freeze([]);
+
 /**
  * A provider with hooks. Its name (and through it its hooks' names) is
  * looked up only when asked: by a warning, the plan, or the shutdown.
  */
 class ExploredProvider implements ProviderNode {
-  readonly hooks: ExploredHook[] = [];
+  /** Set once its hooks are known, to measure. */
+  hooks: ExploredHook[] = NO_HOOKS;
   private named?: string;
 
   constructor(
@@ -43,7 +47,9 @@ class ExploredProvider implements ProviderNode {
   }
 
   get name(): string {
-    return (this.named ??= providerFacts(this.wrapper).name);
+    // Its class's name, as the adapter gives it, without the rest of its facts when the instance knows it.
+    const own = (this.instance as object).constructor?.name;
+    return (this.named ??= own && own !== 'Object' ? own : providerFacts(this.wrapper).name);
   }
 }
 
@@ -80,8 +86,6 @@ class ExploredCalls implements HookCalls {
   }
 }
 
-const NO_EDGES: readonly number[] = Object.freeze([]);
-
 /**
  * Finds every `@OnShutdown()` method of the application's providers and
  * controllers, and the dependency graph between all of them.
@@ -109,6 +113,8 @@ export class ShutdownHookExplorer {
     const providers: ExploredProvider[] = [];
     const nodeOf = new Map<ProviderHandle, ExploredProvider>();
     const defaultTimeoutMs = this.options.hookTimeoutMs;
+    // Filled per provider, then copied to measure: an array grown from empty reserves room for 17.
+    const hooks: ExploredHook[] = [];
     for (const { wrapper, prototype: candidate, lists } of this.scanner.take(ON_SHUTDOWN_METHODS)) {
       const facts = providerFacts(wrapper);
       const prototype = facts.prototype as Instance | undefined;
@@ -125,9 +131,11 @@ export class ShutdownHookExplorer {
           continue;
         }
         provider ??= new ExploredProvider(providers.length, wrapper, facts.instance as Instance);
-        provider.hooks.push(new ExploredHook(provider, method, hookOptions.order ?? 0, hookOptions.timeout ?? defaultTimeoutMs, hookOptions.final === true));
+        hooks.push(new ExploredHook(provider, method, hookOptions.order ?? 0, hookOptions.timeout ?? defaultTimeoutMs, hookOptions.final === true));
       }
       if (!provider) continue;
+      provider.hooks = hooks.slice();
+      hooks.length = 0;
       providers.push(provider);
       nodeOf.set(wrapper, provider);
     }
@@ -139,8 +147,9 @@ export class ShutdownHookExplorer {
     const dependencies: Array<readonly number[]> = [];
     const seenFrom = new Map<ProviderHandle, ExploredProvider>();
     const stack: ProviderHandle[] = [];
+    // Filled per provider, then copied to measure (see `explore`).
+    const reached: number[] = [];
     for (const [wrapper, node] of nodeOf) {
-      let reached: number[] | undefined;
       seenFrom.set(wrapper, node);
       for (const dependency of dependenciesOf(wrapper)) stack.push(dependency);
       while (stack.length > 0) {
@@ -148,10 +157,11 @@ export class ShutdownHookExplorer {
         if (seenFrom.get(next) === node) continue;
         seenFrom.set(next, node);
         const target = nodeOf.get(next);
-        if (target) (reached ??= []).push(target.index);
+        if (target) reached.push(target.index);
         else for (const dependency of dependenciesOf(next)) stack.push(dependency);
       }
-      dependencies.push(reached ?? NO_EDGES);
+      dependencies.push(reached.length > 0 ? reached.slice() : NO_EDGES);
+      reached.length = 0;
     }
     return dependencies;
   }
