@@ -78,7 +78,8 @@ export function analyseStopPlan(graph: ProviderGraph | IndexedProviderGraph): St
     // With one order (most apps) every provider with hooks is in the phase and every edge stays: no walk.
     const inPhase = (i: number) => nodes[i].hooks.some((h) => h.order === order);
     const members = orders.length === 1 ? withHooks : withHooks.filter(inPhase);
-    const before = orders.length === 1 ? hookGraph.slice() : edgesThroughHiddenNodes(hookGraph, members, inPhase);
+    // (`hookGraph` is this function's own list of lists; `breakCycles` replaces the inner lists it changes.)
+    const before = orders.length === 1 ? hookGraph : edgesThroughHiddenNodes(hookGraph, members, inPhase);
     breakCycles(before, members, (cycle, stopOrder) =>
       warn({
         kind: 'cycle',
