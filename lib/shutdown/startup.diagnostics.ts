@@ -132,7 +132,8 @@ export class StartupDiagnostics {
       platform: this.options.platform.name,
       script: process.env.npm_lifecycle_event,
       userAgent: process.env.npm_config_user_agent,
-      parent: parentCommand(),
+      // Read from /proc only where the answer can matter.
+      parent: CONTAINERS.includes(this.options.platform.name) ? parentCommand() : undefined,
       testRun: Boolean(process.env.JEST_WORKER_ID || process.env.VITEST || process.stdin.isTTY) || /^test/.test(process.env.npm_lifecycle_event ?? ''),
     });
     if (launcher) problems.push(launcher);
