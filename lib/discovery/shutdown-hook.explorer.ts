@@ -124,7 +124,8 @@ export class ShutdownHookExplorer {
       let provider: ExploredProvider | undefined;
       for (const method of methods) {
         // An override without the decorator is no hook.
-        const hookOptions = typeof prototype[method] === 'function' ? this.accessor.getOptions(prototype[method]) : undefined;
+        const fn = prototype[method];
+        const hookOptions = typeof fn === 'function' ? this.accessor.getOptions(fn) : undefined;
         if (!hookOptions) continue;
         if (!facts.isSingleton) {
           this.logger.warn(MESSAGES.nonStaticProvider(`${facts.name}.${method}`));
