@@ -38,7 +38,7 @@ class ExploredProvider implements ProviderNode {
 
   constructor(
     readonly index: number,
-    private readonly wrapper: ProviderHandle,
+    readonly wrapper: ProviderHandle,
     readonly instance: Instance,
   ) {}
 
@@ -140,23 +140,33 @@ export class ShutdownHookExplorer {
       providers.push(provider);
       nodeOf.set(wrapper, provider);
     }
-    return { graph: { nodes: providers, dependencies: this.dependenciesBetween(nodeOf) }, calls: new ExploredCalls(providers) };
+    return { graph: { nodes: providers, dependencies: this.dependenciesBetween(providers, nodeOf) }, calls: new ExploredCalls(providers) };
   }
 
   /** For each provider with hooks, the providers with hooks it reaches directly or through providers without, as indices. */
-  private dependenciesBetween(nodeOf: Map<ProviderHandle, ExploredProvider>): Array<readonly number[]> {
+  private dependenciesBetween(providers: ExploredProvider[], nodeOf: Map<ProviderHandle, ExploredProvider>): Array<readonly number[]> {
     const dependencies: Array<readonly number[]> = [];
-    const seenFrom = new Map<ProviderHandle, ExploredProvider>();
     const stack: ProviderHandle[] = [];
     // Filled per provider, then copied to measure (see `explore`).
     const reached: number[] = [];
-    for (const [wrapper, node] of nodeOf) {
-      seenFrom.set(wrapper, node);
-      for (const dependency of dependenciesOf(wrapper)) stack.push(dependency);
+    // What one walk has seen: a short list (most walks see one to three providers), a set once it grows.
+    const seenList: ProviderHandle[] = [];
+    let seenSet: Set<ProviderHandle> | undefined;
+    const firstSight = (wrapper: ProviderHandle): boolean => {
+      if (seenSet) return seenSet.size < seenSet.add(wrapper).size;
+      if (seenList.includes(wrapper)) return false;
+      seenList.push(wrapper);
+      if (seenList.length > 16) seenSet = new Set(seenList);
+      return true;
+    };
+    for (const node of providers) {
+      seenList.length = 0;
+      seenSet = undefined;
+      firstSight(node.wrapper);
+      for (const dependency of dependenciesOf(node.wrapper)) stack.push(dependency);
       while (stack.length > 0) {
         const next = stack.pop()!;
-        if (seenFrom.get(next) === node) continue;
-        seenFrom.set(next, node);
+        if (!firstSight(next)) continue;
         const target = nodeOf.get(next);
         if (target) reached.push(target.index);
         else for (const dependency of dependenciesOf(next)) stack.push(dependency);
