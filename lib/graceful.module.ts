@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { ShutdownHookAccessor } from './discovery/shutdown-hook.accessor.js';
+import { DecoratedProviderScanner } from './discovery/decorated-provider.scanner.js';
 import { ShutdownHookExplorer } from './discovery/shutdown-hook.explorer.js';
 import { WarmUpAccessor } from './discovery/warm-up.accessor.js';
 import { WarmUpExplorer } from './discovery/warm-up.explorer.js';
@@ -53,6 +54,7 @@ export class GracefulModule {
         LifecycleRecord,
         WorkTracker,
         ShutdownHookAccessor,
+        DecoratedProviderScanner,
         ShutdownHookExplorer,
         WarmUpAccessor,
         WarmUpExplorer,

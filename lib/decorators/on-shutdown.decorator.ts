@@ -4,7 +4,7 @@ import { MESSAGES } from '../graceful.messages.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { duration } from '../options/graceful-options.resolver.js';
 import type { OnShutdownOptions } from '../interfaces/on-shutdown-options.interface.js';
-import { methodTarget, recordMethod } from './method-target.js';
+import { methodTarget, recordMethod, recordOptions } from './method-target.js';
 
 /**
  * Marks a method of a provider or controller as a shutdown hook. It runs
@@ -37,7 +37,9 @@ export function OnShutdown(options: OnShutdownOptions = {}): MethodDecorator {
         throw new InvalidGracefulOptionsError(MESSAGES.invalidHookOption(where, 'timeout', timeout, 'a finite number of milliseconds above 0'));
       }
     }
+    const stored = { ...options };
     recordMethod(target, key, ON_SHUTDOWN_METHODS);
-    return SetMetadata(ON_SHUTDOWN_METADATA, { ...options })(target, key, descriptor);
+    recordOptions(descriptor!.value as object, ON_SHUTDOWN_METADATA, stored);
+    return SetMetadata(ON_SHUTDOWN_METADATA, stored)(target, key, descriptor);
   };
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { recordedOptions } from '../decorators/method-target.js';
 import { ON_SHUTDOWN_METADATA } from '../graceful.constants.js';
 import type { OnShutdownOptions } from '../interfaces/on-shutdown-options.interface.js';
 
@@ -9,6 +10,7 @@ export class ShutdownHookAccessor {
   constructor(private readonly reflector: Reflector) {}
 
   getOptions(method: (...args: never[]) => unknown): OnShutdownOptions | undefined {
-    return this.reflector.get<OnShutdownOptions | undefined>(ON_SHUTDOWN_METADATA, method);
+    // What the decorator kept, else the metadata (a method another decorator wrapped and copied it to).
+    return recordedOptions<OnShutdownOptions>(method, ON_SHUTDOWN_METADATA) ?? this.reflector.get<OnShutdownOptions | undefined>(ON_SHUTDOWN_METADATA, method);
   }
 }

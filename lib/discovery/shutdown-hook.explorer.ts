@@ -1,22 +1,89 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
-import { dependenciesOf, methodsPrototype, providerFacts, type ProviderHandle } from '../adapter/nest.adapter.js';
+import { dependenciesOf, providerFacts, type ProviderHandle } from '../adapter/nest.adapter.js';
 import { recordedMethods } from '../decorators/method-target.js';
 import { GRACEFUL_MODULE_OPTIONS, ON_SHUTDOWN_METHODS } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
-import type { DependencyEdge, ProviderGraph, ProviderNode } from '../graph/stop-plan.types.js';
-import type { OnShutdownOptions } from '../interfaces/on-shutdown-options.interface.js';
+import type { HookSpec, IndexedProviderGraph, ProviderNode } from '../graph/stop-plan.types.js';
 import type { ShutdownContext } from '../interfaces/shutdown-context.interface.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
+import { DecoratedProviderScanner } from './decorated-provider.scanner.js';
 import { ShutdownHookAccessor } from './shutdown-hook.accessor.js';
 
 export type HookCall = (context: ShutdownContext) => unknown;
 
+/** How to call each hook, by its key. */
+export interface HookCalls {
+  get(key: string): HookCall | undefined;
+}
+
 export interface ExploredHooks {
-  graph: ProviderGraph;
-  /** By hook key: how to call it. */
-  calls: Map<string, HookCall>;
+  graph: IndexedProviderGraph;
+  calls: HookCalls;
+}
+
+type Instance = Record<string, HookCall>;
+
+const NO_HOOKS: ExploredHook[] = [];
+const NO_EDGES: readonly number[] = Object.freeze([]);
+
+/**
+ * A provider with hooks. Its name (and through it its hooks' names) is
+ * looked up only when asked: by a warning, the plan, or the shutdown.
+ */
+class ExploredProvider implements ProviderNode {
+  /** Set once its hooks are known, to measure. */
+  hooks: ExploredHook[] = NO_HOOKS;
+  private named?: string;
+
+  constructor(
+    readonly index: number,
+    readonly wrapper: ProviderHandle,
+    readonly instance: Instance,
+  ) {}
+
+  get id(): string {
+    return String(this.index);
+  }
+
+  get name(): string {
+    // Its class's name, as the adapter gives it, without the rest of its facts when the instance knows it.
+    const own = (this.instance as object).constructor?.name;
+    return (this.named ??= own && own !== 'Object' ? own : providerFacts(this.wrapper).name);
+  }
+}
+
+/** One `@OnShutdown()` method: its key (`<provider index>:<method>`) and name (`Class.method`) are built when asked. */
+class ExploredHook implements HookSpec {
+  constructor(
+    private readonly provider: ExploredProvider,
+    readonly method: string,
+    readonly order: number,
+    readonly timeoutMs: number,
+    readonly final: boolean,
+  ) {}
+
+  get key(): string {
+    return `${this.provider.index}:${this.method}`;
+  }
+
+  get name(): string {
+    return `${this.provider.name}.${this.method}`;
+  }
+}
+
+/** The call of a hook, built when the shutdown asks for it: nothing is kept per hook for it until then. */
+class ExploredCalls implements HookCalls {
+  constructor(private readonly providers: readonly ExploredProvider[]) {}
+
+  get(key: string): HookCall | undefined {
+    const colon = key.indexOf(':');
+    const provider = colon > 0 ? this.providers[Number(key.slice(0, colon))] : undefined;
+    const method = key.slice(colon + 1);
+    if (!provider?.hooks.some((hook) => hook.method === method)) return undefined;
+    const instance = provider.instance;
+    return (context) => instance[method](context);
+  }
 }
 
 /**
@@ -28,7 +95,7 @@ export class ShutdownHookExplorer {
   private readonly logger;
 
   constructor(
-    private readonly discovery: DiscoveryService,
+    private readonly scanner: DecoratedProviderScanner,
     private readonly accessor: ShutdownHookAccessor,
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
   ) {
@@ -38,75 +105,75 @@ export class ShutdownHookExplorer {
   /**
    * The graph holds the providers with hooks only: a dependency through
    * providers without hooks becomes one edge (rule 2 of the plan), found by
-   * walking the injector's metadata. Providers that no walk reaches cost a
-   * prototype lookup each, which keeps startup cheap in large apps.
+   * walking the injector's metadata. Each class's hook list is read once;
+   * names, keys and calls are built when first needed, which keeps startup
+   * and memory low in large apps.
    */
   explore(): ExploredHooks {
-    const wrappers: ProviderHandle[] = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
-    const calls = new Map<string, HookCall>();
-    const nodes: ProviderNode[] = [];
-    const nodeOf = new Map<ProviderHandle, ProviderNode>();
-    for (const wrapper of wrappers) {
-      const candidate = methodsPrototype(wrapper);
-      if (!candidate || this.hookMethods(candidate as Record<string, HookCall>).length === 0) continue;
+    const providers: ExploredProvider[] = [];
+    const nodeOf = new Map<ProviderHandle, ExploredProvider>();
+    const defaultTimeoutMs = this.options.hookTimeoutMs;
+    // Filled per provider, then copied to measure: an array grown from empty reserves room for 17.
+    const hooks: ExploredHook[] = [];
+    for (const { wrapper, prototype: candidate, lists } of this.scanner.take(ON_SHUTDOWN_METHODS)) {
       const facts = providerFacts(wrapper);
-      const prototype = facts.prototype as Record<string, HookCall> | undefined;
+      const prototype = facts.prototype as Instance | undefined;
       if (facts.isAlias || !prototype) continue;
-      const methods = this.hookMethods(prototype);
-      const id = String(nodes.length);
-      const node: ProviderNode = { id, name: facts.name, hooks: [] };
-      for (const [method, hookOptions] of methods) {
-        const name = `${node.name}.${method}`;
+      // The scan read the list on the prototype it looked at; a non-singleton's methods are its class's.
+      const methods = prototype === candidate ? lists[ON_SHUTDOWN_METHODS] : recordedMethods(prototype, ON_SHUTDOWN_METHODS);
+      let provider: ExploredProvider | undefined;
+      for (const method of methods) {
+        // An override without the decorator is no hook.
+        const fn = prototype[method];
+        const hookOptions = typeof fn === 'function' ? this.accessor.getOptions(fn) : undefined;
+        if (!hookOptions) continue;
         if (!facts.isSingleton) {
-          this.logger.warn(MESSAGES.nonStaticProvider(name));
+          this.logger.warn(MESSAGES.nonStaticProvider(`${facts.name}.${method}`));
           continue;
         }
-        const key = `${id}:${method}`;
-        node.hooks.push({
-          key,
-          name,
-          order: hookOptions.order ?? 0,
-          timeoutMs: hookOptions.timeout ?? this.options.hookTimeoutMs,
-          final: hookOptions.final === true,
-        });
-        const instance = facts.instance as Record<string, HookCall>;
-        calls.set(key, (context) => instance[method](context));
+        provider ??= new ExploredProvider(providers.length, wrapper, facts.instance as Instance);
+        hooks.push(new ExploredHook(provider, method, hookOptions.order ?? 0, hookOptions.timeout ?? defaultTimeoutMs, hookOptions.final === true));
       }
-      if (node.hooks.length === 0) continue;
-      nodes.push(node);
-      nodeOf.set(wrapper, node);
+      if (!provider) continue;
+      provider.hooks = hooks.slice();
+      hooks.length = 0;
+      providers.push(provider);
+      nodeOf.set(wrapper, provider);
     }
-    return { graph: { nodes, edges: this.edgesBetween(nodeOf) }, calls };
+    return { graph: { nodes: providers, dependencies: this.dependenciesBetween(providers, nodeOf) }, calls: new ExploredCalls(providers) };
   }
 
-  /** For each provider with hooks, the providers with hooks it reaches directly or through providers without. */
-  private edgesBetween(nodeOf: Map<ProviderHandle, ProviderNode>): DependencyEdge[] {
-    const edges: DependencyEdge[] = [];
-    const seenFrom = new Map<ProviderHandle, ProviderNode>();
+  /** For each provider with hooks, the providers with hooks it reaches directly or through providers without, as indices. */
+  private dependenciesBetween(providers: ExploredProvider[], nodeOf: Map<ProviderHandle, ExploredProvider>): Array<readonly number[]> {
+    const dependencies: Array<readonly number[]> = [];
     const stack: ProviderHandle[] = [];
-    for (const [wrapper, node] of nodeOf) {
-      seenFrom.set(wrapper, node);
-      stack.push(...dependenciesOf(wrapper));
+    // Filled per provider, then copied to measure (see `explore`).
+    const reached: number[] = [];
+    // What one walk has seen: a short list (most walks see one to three providers), a set once it grows.
+    const seenList: ProviderHandle[] = [];
+    let seenSet: Set<ProviderHandle> | undefined;
+    const firstSight = (wrapper: ProviderHandle): boolean => {
+      if (seenSet) return seenSet.size < seenSet.add(wrapper).size;
+      if (seenList.includes(wrapper)) return false;
+      seenList.push(wrapper);
+      if (seenList.length > 16) seenSet = new Set(seenList);
+      return true;
+    };
+    for (const node of providers) {
+      seenList.length = 0;
+      seenSet = undefined;
+      firstSight(node.wrapper);
+      for (const dependency of dependenciesOf(node.wrapper)) stack.push(dependency);
       while (stack.length > 0) {
         const next = stack.pop()!;
-        if (seenFrom.get(next) === node) continue;
-        seenFrom.set(next, node);
+        if (!firstSight(next)) continue;
         const target = nodeOf.get(next);
-        if (target) edges.push({ dependent: node.id, dependency: target.id });
-        else stack.push(...dependenciesOf(next));
+        if (target) reached.push(target.index);
+        else for (const dependency of dependenciesOf(next)) stack.push(dependency);
       }
+      dependencies.push(reached.length > 0 ? reached.slice() : NO_EDGES);
+      reached.length = 0;
     }
-    return edges;
-  }
-
-  /** The `@OnShutdown()` methods of a prototype: the list the decorator recorded on the class, checked method by method. */
-  private hookMethods(prototype: Record<string, HookCall>): Array<[string, OnShutdownOptions]> {
-    const methods: Array<[string, OnShutdownOptions]> = [];
-    for (const method of recordedMethods(prototype, ON_SHUTDOWN_METHODS)) {
-      // An override without the decorator is no hook.
-      const hookOptions = typeof prototype[method] === 'function' ? this.accessor.getOptions(prototype[method]) : undefined;
-      if (hookOptions) methods.push([method, hookOptions]);
-    }
-    return methods;
+    return dependencies;
   }
 }

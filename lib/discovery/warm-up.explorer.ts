@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
-import { methodsPrototype, providerFacts, type ProviderHandle } from '../adapter/nest.adapter.js';
+import { providerFacts } from '../adapter/nest.adapter.js';
 import { recordedMethods } from '../decorators/method-target.js';
 import { DEFAULT_WARM_UP_TIMEOUT_MS, GRACEFUL_MODULE_OPTIONS, WARM_UP_METHODS } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import type { WarmUpContext } from '../interfaces/warm-up-options.interface.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
+import { DecoratedProviderScanner } from './decorated-provider.scanner.js';
 import { WarmUpAccessor } from './warm-up.accessor.js';
 
 /** A `@WarmUp()` method found on a singleton, ready to call. */
@@ -25,24 +25,22 @@ export class WarmUpExplorer {
   private readonly logger;
 
   constructor(
-    private readonly discovery: DiscoveryService,
+    private readonly scanner: DecoratedProviderScanner,
     private readonly accessor: WarmUpAccessor,
     @Inject(GRACEFUL_MODULE_OPTIONS) options: ResolvedGracefulOptions,
   ) {
     this.logger = createGracefulLogger(options.logger, WarmUpExplorer.name);
   }
 
+  /** The warm-ups, found by the scan that also found the hooks at init (most apps have none). */
   explore(): WarmUpMethod[] {
-    const wrappers: ProviderHandle[] = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
     const found: WarmUpMethod[] = [];
-    for (const wrapper of wrappers) {
-      const candidate = methodsPrototype(wrapper);
-      // One metadata lookup for most providers: those without a @WarmUp() method stop here.
-      if (!candidate || recordedMethods(candidate, WARM_UP_METHODS).length === 0) continue;
+    for (const { wrapper, prototype: candidate, lists } of this.scanner.take(WARM_UP_METHODS)) {
       const facts = providerFacts(wrapper);
       const prototype = facts.prototype as Record<string, Method> | undefined;
       if (facts.isAlias || !prototype) continue;
-      for (const method of recordedMethods(prototype, WARM_UP_METHODS)) {
+      const methods = prototype === candidate ? lists[WARM_UP_METHODS] : recordedMethods(prototype, WARM_UP_METHODS);
+      for (const method of methods) {
         // An override without the decorator is no warm-up.
         const options = typeof prototype[method] === 'function' ? this.accessor.getOptions(prototype[method]) : undefined;
         if (!options) continue;

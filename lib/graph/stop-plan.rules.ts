@@ -12,8 +12,8 @@
  * 6. An edge whose orders disagree is reported; the explicit order wins.
  */
 import { MESSAGES } from '../graceful.messages.js';
-import { edgesThroughHiddenNodes, stronglyConnectedComponents } from './graph.algorithms.js';
-import type { HookSpec, PlanWarning, ProviderGraph, StopPlan, StopUnit } from './stop-plan.types.js';
+import { distinctEdges, edgesThroughHiddenNodes, stronglyConnectedComponents } from './graph.algorithms.js';
+import type { HookSpec, IndexedProviderGraph, PlanWarning, ProviderGraph, ProviderNode, StopPlan, StopUnit } from './stop-plan.types.js';
 
 export function buildStopPlan(graph: ProviderGraph): StopPlan {
   return assembleStopPlan(analyseStopPlan(graph));
@@ -31,57 +31,55 @@ export interface StopPlanAnalysis {
  * startup checks), without building the units, waves and worst case that
  * only the shutdown and the plan's log line need.
  */
-export function analyseStopPlan(graph: ProviderGraph): StopPlanAnalysis {
+export function analyseStopPlan(graph: ProviderGraph | IndexedProviderGraph): StopPlanAnalysis {
   const { nodes } = graph;
-  const indexById = new Map<string, number>();
-  nodes.forEach((node, i) => indexById.set(node.id, i));
-  const dependencies: number[][] = nodes.map(() => []);
-  for (const { dependent, dependency } of graph.edges) {
-    const from = indexById.get(dependent);
-    const to = indexById.get(dependency);
-    if (from !== undefined && to !== undefined && from !== to) dependencies[from].push(to);
-  }
-
+  const dependencies = 'dependencies' in graph ? graph.dependencies : indexedEdges(graph);
   const hasHooks = (i: number) => nodes[i].hooks.length > 0;
-  const withHooks = nodes.map((_, i) => i).filter(hasHooks);
-  // Rule 2: dependencies through providers without hooks count too.
-  const hookGraph = edgesThroughHiddenNodes(dependencies, withHooks, hasHooks);
+  const withHooks: number[] = [];
+  for (let i = 0; i < nodes.length; i++) if (hasHooks(i)) withHooks.push(i);
+  // Rule 2: dependencies through providers without hooks count too. The explorer's graph has none: nothing to walk then.
+  const hookGraph = withHooks.length === nodes.length ? distinctEdges(dependencies) : edgesThroughHiddenNodes(dependencies, withHooks, hasHooks);
   const warnings: PlanWarning[] = [];
   const warn = (warning: PlanWarning) => {
     if (!warnings.some((w) => w.message === warning.message)) warnings.push(warning);
   };
+  const orderSet = new Set<number>();
+  for (const i of withHooks) for (const hook of nodes[i].hooks) orderSet.add(hook.order);
+  const orders = [...orderSet].sort((x, y) => x - y);
 
-  // Rule 6, except inside a cycle, where distinct orders are exactly how a user breaks it.
-  const component = stronglyConnectedComponents(hookGraph, withHooks);
-  const highest = new Float64Array(nodes.length);
-  const lowest = new Float64Array(nodes.length);
-  for (const i of withHooks) {
-    highest[i] = -Infinity;
-    lowest[i] = Infinity;
-    for (const hook of nodes[i].hooks) {
-      if (hook.order > highest[i]) highest[i] = hook.order;
-      if (hook.order < lowest[i]) lowest[i] = hook.order;
+  // Rule 6, except inside a cycle, where distinct orders are exactly how a user breaks it. With one order (most apps) no edge can disagree.
+  if (orders.length > 1) {
+    const component = stronglyConnectedComponents(hookGraph, withHooks);
+    const highest = new Float64Array(nodes.length);
+    const lowest = new Float64Array(nodes.length);
+    for (const i of withHooks) {
+      highest[i] = -Infinity;
+      lowest[i] = Infinity;
+      for (const hook of nodes[i].hooks) {
+        if (hook.order > highest[i]) highest[i] = hook.order;
+        if (hook.order < lowest[i]) lowest[i] = hook.order;
+      }
     }
-  }
-  for (const a of withHooks) {
-    for (const b of hookGraph[a]) {
-      if (component[a] === component[b] || highest[a] <= lowest[b]) continue;
-      warn({
-        kind: 'order-conflict',
-        classes: [nodes[a].name, nodes[b].name],
-        message: MESSAGES.orderConflict(nodes[a].name, nodes[b].name, highest[a], lowest[b]),
-      });
+    for (const a of withHooks) {
+      for (const b of hookGraph[a]) {
+        if (component[a] === component[b] || highest[a] <= lowest[b]) continue;
+        warn({
+          kind: 'order-conflict',
+          classes: [nodes[a].name, nodes[b].name],
+          message: MESSAGES.orderConflict(nodes[a].name, nodes[b].name, highest[a], lowest[b]),
+        });
+      }
     }
   }
 
   // Rule 1.
-  const orders = [...new Set(withHooks.flatMap((i) => nodes[i].hooks.map((h) => h.order)))].sort((x, y) => x - y);
   const phases = orders.map((order) => {
-    // With one order (most apps) every provider with hooks is in the phase, and the walk below keeps every edge.
-    const inPhase = orders.length === 1 ? hasHooks : (i: number) => nodes[i].hooks.some((h) => h.order === order);
-    const members = orders.length === 1 ? withHooks : withHooks.filter(inPhase);
     // `before[a]` holds what must stop after `a`: the dependencies of `a` within this phase.
-    const before = edgesThroughHiddenNodes(hookGraph, members, inPhase);
+    // With one order (most apps) every provider with hooks is in the phase and every edge stays: no walk.
+    const inPhase = (i: number) => nodes[i].hooks.some((h) => h.order === order);
+    const members = orders.length === 1 ? withHooks : withHooks.filter(inPhase);
+    // (`hookGraph` is this function's own list of lists; `breakCycles` replaces the inner lists it changes.)
+    const before = orders.length === 1 ? hookGraph : edgesThroughHiddenNodes(hookGraph, members, inPhase);
     breakCycles(before, members, (cycle, stopOrder) =>
       warn({
         kind: 'cycle',
@@ -97,6 +95,19 @@ export function analyseStopPlan(graph: ProviderGraph): StopPlanAnalysis {
   return { warnings, nodes, phases };
 }
 
+/** `graph.edges` as lists of node indices. */
+function indexedEdges(graph: ProviderGraph): number[][] {
+  const indexById = new Map<string, number>();
+  graph.nodes.forEach((node, i) => indexById.set(node.id, i));
+  const dependencies: number[][] = graph.nodes.map(() => []);
+  for (const { dependent, dependency } of graph.edges) {
+    const from = indexById.get(dependent);
+    const to = indexById.get(dependency);
+    if (from !== undefined && to !== undefined && from !== to) dependencies[from].push(to);
+  }
+  return dependencies;
+}
+
 /** The building half of `buildStopPlan`: units, their waves, the worst case. */
 export function assembleStopPlan({ warnings, nodes, phases }: StopPlanAnalysis): StopPlan {
   let worstCaseMs = 0;
@@ -109,7 +120,7 @@ export function assembleStopPlan({ warnings, nodes, phases }: StopPlanAnalysis):
         name: nodes[i].name,
         order,
         // Rule 4.
-        hooks: nodes[i].hooks.filter((h) => h.order === order),
+        hooks: hooksOf(nodes[i].hooks, order),
         after: [],
         wave: 0,
       };
@@ -122,9 +133,27 @@ export function assembleStopPlan({ warnings, nodes, phases }: StopPlanAnalysis):
   return { phases: assembled, warnings, worstCaseMs };
 }
 
+/**
+ * A provider's hooks of one order, as plain specs: the explorer's are
+ * records that name themselves only when asked, which the plan (public, and
+ * read at the shutdown) now does.
+ */
+function hooksOf(hooks: readonly HookSpec[], order: number): HookSpec[] {
+  const specs: HookSpec[] = [];
+  for (const hook of hooks) {
+    if (hook.order !== order) continue;
+    const spec: HookSpec = { key: hook.key, name: hook.name, order: hook.order, timeoutMs: hook.timeoutMs };
+    if (hook.final !== undefined) spec.final = hook.final;
+    specs.push(spec);
+  }
+  return specs;
+}
+
 /** The same graph with only the hooks `keep` accepts; providers and edges stay. */
-export function selectHooks(graph: ProviderGraph, keep: (hook: HookSpec) => boolean): ProviderGraph {
-  return { nodes: graph.nodes.map((node) => ({ ...node, hooks: node.hooks.filter(keep) })), edges: graph.edges };
+export function selectHooks<G extends ProviderGraph | IndexedProviderGraph>(graph: G, keep: (hook: HookSpec) => boolean): G {
+  // Each node seen through one that has only its own hooks: what it computes when asked (its name) stays with it.
+  const nodes = graph.nodes.map((node) => Object.create(node, { hooks: { value: node.hooks.filter(keep), enumerable: true } }) as ProviderNode);
+  return { ...graph, nodes };
 }
 
 /**
@@ -149,7 +178,8 @@ function breakCycles(before: number[][], members: number[], onCycle: (cycle: num
     const inCycle = (i: number) => component[i] === component[first];
     const leaving = new Set(chain.flatMap((a) => before[a].filter((b) => !inCycle(b))));
     for (const x of members) {
-      if (!inCycle(x) && before[x].some(inCycle) && !before[x].includes(first)) before[x].push(first);
+      // A new list: the old one may be the caller's.
+      if (!inCycle(x) && before[x].some(inCycle) && !before[x].includes(first)) before[x] = [...before[x], first];
     }
     chain.forEach((a, k) => (before[a] = k + 1 < chain.length ? [chain[k + 1]] : []));
     before[last].push(...leaving);

@@ -32,6 +32,17 @@ export interface ProviderGraph {
   edges: DependencyEdge[];
 }
 
+/**
+ * The same graph with its edges as node indices, as the explorer builds it:
+ * `dependencies[i]` lists the nodes that node `i` was given by the injector.
+ * No id is looked up and no edge object is built, which counts at 16,000
+ * providers.
+ */
+export interface IndexedProviderGraph {
+  nodes: ProviderNode[];
+  dependencies: ReadonlyArray<readonly number[]>;
+}
+
 /** The hooks of one provider in one phase; they run one after another. */
 export interface StopUnit {
   id: string;

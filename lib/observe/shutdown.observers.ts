@@ -8,7 +8,7 @@ import { stackOf } from '../report/shutdown-report.builder.js';
 import type { EventSink } from './event.sink.js';
 import { LogSink } from './log.sink.js';
 import { ReportFileSink } from './report-file.sink.js';
-import { loadTelemetrySink } from './telemetry.sink.js';
+import { DeferredTelemetrySink } from './telemetry.sink.js';
 
 /**
  * Subscribes the module's own sinks (the log, the report file, OpenTelemetry)
@@ -28,9 +28,9 @@ export class ShutdownObservers implements OnModuleInit {
     if (options.reportFile) this.subscribe(new ReportFileSink(options.reportFile, logger));
   }
 
-  async onModuleInit(): Promise<void> {
-    const telemetry = await loadTelemetrySink();
-    if (telemetry) this.subscribe(telemetry);
+  /** OpenTelemetry: subscribed now, its API loaded once the application has started (nothing awaited at init for the shutdown). */
+  onModuleInit(): void {
+    this.subscribe(new DeferredTelemetrySink());
   }
 
   private subscribe(sink: EventSink): void {

@@ -11,18 +11,49 @@ import type { EventSink } from './event.sink.js';
 
 const SCOPE = 'nestjs-graceful';
 
-/** Resolves to undefined when `@opentelemetry/api` is not installed. */
-export async function loadTelemetrySink(): Promise<EventSink | undefined> {
-  let api: typeof Otel;
-  try {
-    api = await import('@opentelemetry/api');
-  } catch {
-    return undefined;
+/** The events the telemetry records: from the shutdown's start on. */
+const RECORDED = new Set<GracefulEvent['type']>(['shutdown-start', 'hook-start', 'hook-end', 'intake-end', 'shutdown-end']);
+
+/**
+ * The OpenTelemetry sink, loaded off the startup's path: `@opentelemetry/api`
+ * is imported once the application has started (or when a shutdown begins
+ * first), never awaited at init. Events that come while it loads are kept
+ * and recorded once it has, at the times they happened. Without the package
+ * installed, it does nothing.
+ */
+export class DeferredTelemetrySink implements EventSink {
+  private sink?: TelemetrySink;
+  private waiting: GracefulEvent[] | undefined = [];
+  private loading?: Promise<void>;
+
+  constructor(private readonly api: () => Promise<typeof Otel> = () => import('@opentelemetry/api')) {}
+
+  handle(event: GracefulEvent): void {
+    if (this.sink) return this.sink.handle(event, false);
+    if (event.type === 'started') setImmediate(() => void this.load()).unref();
+    if (!this.waiting || !RECORDED.has(event.type)) return;
+    this.waiting.push(event);
+    void this.load();
   }
-  return new TelemetrySink(api);
+
+  /** Settles once the package is loaded (or found missing) and what waited is recorded. */
+  load(): Promise<void> {
+    return (this.loading ??= this.api().then(
+      (api) => {
+        const sink = new TelemetrySink(api);
+        const waiting = this.waiting ?? [];
+        this.waiting = undefined;
+        for (const event of waiting) sink.handle(event, true);
+        this.sink = sink;
+      },
+      () => {
+        this.waiting = undefined;
+      },
+    ));
+  }
 }
 
-class TelemetrySink implements EventSink {
+class TelemetrySink {
   private root?: Otel.Span;
   /** Open hook spans by hook name (a class provided twice has two hooks of one name). */
   private readonly spans = new Map<string, Otel.Span[]>();
@@ -30,27 +61,29 @@ class TelemetrySink implements EventSink {
 
   constructor(private readonly api: typeof Otel) {}
 
-  handle(event: GracefulEvent): void {
+  /** `late`: the event happened while the API was loading; its spans take the event's time. */
+  handle(event: GracefulEvent, late: boolean): void {
+    const at = late ? event.at : undefined;
     switch (event.type) {
       case 'shutdown-start':
-        return this.started(event.reason);
+        return this.started(event.reason, at);
       case 'hook-start':
-        return this.hookStarted(event.hook, event.order, event.final);
+        return this.hookStarted(event.hook, event.order, event.final, at);
       case 'hook-end':
-        return this.hookEnded(event);
+        return this.hookEnded(event, at);
       case 'intake-end':
         return this.intakeEnded(event.source);
       case 'shutdown-end': {
         const { report } = event;
         this.root?.setAttributes({ 'graceful.exit_code': report.exitCode, 'graceful.deadline_exceeded': report.deadlineExceeded });
         if (report.exitCode !== 0) this.root?.setStatus({ code: this.api.SpanStatusCode.ERROR, message: `exit code ${report.exitCode}` });
-        this.root?.end();
+        this.root?.end(at);
         return;
       }
     }
   }
 
-  private started(reason: string): void {
+  private started(reason: string, at: number | undefined): void {
     // Looked up now, not at startup, so that an SDK registered after the module still counts.
     const meter = this.api.metrics.getMeter(SCOPE);
     this.instruments = {
@@ -58,15 +91,15 @@ class TelemetrySink implements EventSink {
       failures: meter.createCounter('graceful.hook.failures', { description: '@OnShutdown hooks that threw' }),
       timeouts: meter.createCounter('graceful.hook.timeouts', { description: '@OnShutdown hooks that timed out' }),
     };
-    this.root = this.api.trace.getTracer(SCOPE).startSpan('graceful.shutdown', { attributes: { 'graceful.reason': reason } });
+    this.root = this.api.trace.getTracer(SCOPE).startSpan('graceful.shutdown', { startTime: at, attributes: { 'graceful.reason': reason } });
   }
 
-  private hookStarted(hook: string, order: number, final: boolean): void {
+  private hookStarted(hook: string, order: number, final: boolean, at: number | undefined): void {
     if (!this.root) return;
     const parent = this.api.trace.setSpan(this.api.context.active(), this.root);
     const span = this.api.trace
       .getTracer(SCOPE)
-      .startSpan(hook, { attributes: { 'graceful.hook': hook, 'graceful.order': order, 'graceful.final': final } }, parent);
+      .startSpan(hook, { startTime: at, attributes: { 'graceful.hook': hook, 'graceful.order': order, 'graceful.final': final } }, parent);
     this.spans.set(hook, [...(this.spans.get(hook) ?? []), span]);
   }
 
@@ -93,7 +126,7 @@ class TelemetrySink implements EventSink {
     span.end(source.end);
   }
 
-  private hookEnded(event: Extract<GracefulEvent, { type: 'hook-end' }>): void {
+  private hookEnded(event: Extract<GracefulEvent, { type: 'hook-end' }>, at: number | undefined): void {
     const span = this.spans.get(event.hook)?.shift();
     const attributes = { 'graceful.hook': event.hook, 'graceful.outcome': event.outcome };
     if (span) {
@@ -102,7 +135,7 @@ class TelemetrySink implements EventSink {
         if (event.error !== undefined) span.recordException(event.error);
         span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: event.error });
       }
-      span.end();
+      span.end(at);
     }
     if (event.durationMs !== undefined) this.instruments?.duration.record(event.durationMs, attributes);
     if (event.outcome === 'error') this.instruments?.failures.add(1, attributes);

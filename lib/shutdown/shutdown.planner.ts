@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { ShutdownHookExplorer, type HookCall } from '../discovery/shutdown-hook.explorer.js';
+import { ShutdownHookExplorer, type HookCalls } from '../discovery/shutdown-hook.explorer.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { ShutdownPlanError } from '../errors/shutdown-plan.error.js';
 import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
@@ -22,8 +22,8 @@ export class ShutdownPlanner implements OnModuleInit {
   private finalAnalysis?: StopPlanAnalysis;
   private built?: StopPlan;
   private finalBuilt?: StopPlan;
-  /** How to call each hook, by key. */
-  calls = new Map<string, HookCall>();
+  /** How to call each hook, by key (built when asked). */
+  calls: HookCalls = new Map();
 
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,

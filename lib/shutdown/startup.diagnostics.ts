@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
-import { ModuleRef, ModulesContainer } from '@nestjs/core';
+import { ModulesContainer } from '@nestjs/core';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
@@ -18,6 +18,10 @@ import { isModuleListener } from '../process/process-signals.js';
 const CONTAINERS: readonly PlatformName[] = ['kubernetes', 'cloud-run', 'ecs', 'docker'];
 const SHELLS = new Set(['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'busybox']);
 const MANAGERS = ['npm', 'yarn', 'pnpm'] as const;
+/** Where @nestjs/terminus keeps its options (TerminusModule.forRoot's provider). */
+const TERMINUS_OPTIONS = 'TERMINUS:MODULE_OPTIONS';
+
+type NestModule = NonNullable<ReturnType<ModulesContainer['get']>>;
 
 /** How the process was started, as far as it can tell. */
 export interface LaunchFacts {
@@ -116,7 +120,6 @@ export class StartupDiagnostics {
 
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
-    private readonly moduleRef: ModuleRef,
     private readonly modules: ModulesContainer,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
@@ -129,7 +132,8 @@ export class StartupDiagnostics {
       platform: this.options.platform.name,
       script: process.env.npm_lifecycle_event,
       userAgent: process.env.npm_config_user_agent,
-      parent: parentCommand(),
+      // Read from /proc only where the answer can matter.
+      parent: CONTAINERS.includes(this.options.platform.name) ? parentCommand() : undefined,
       testRun: Boolean(process.env.JEST_WORKER_ID || process.env.VITEST || process.stdin.isTTY) || /^test/.test(process.env.npm_lifecycle_event ?? ''),
     });
     if (launcher) problems.push(launcher);
@@ -184,23 +188,34 @@ export class StartupDiagnostics {
    * app's main file, or the test runner's), else for the working directory.
    */
   private terminusVersions(): { core?: string; terminus?: string } | undefined {
-    const imported = [...this.modules.values()].some((module) => module.metatype?.name === 'TerminusModule');
-    if (!imported) return undefined;
+    if (!this.terminusModule()) return undefined;
     const from = process.argv[1] ? dirname(process.argv[1]) : process.cwd();
     const core = installedVersion('@nestjs/core', from) ?? installedVersion('@nestjs/core', process.cwd());
     const terminus = installedVersion('@nestjs/terminus', from) ?? installedVersion('@nestjs/terminus', process.cwd());
     return { core, terminus };
   }
 
-  /** terminus' `gracefulShutdownTimeoutMs`, if set. */
+  /**
+   * terminus' `gracefulShutdownTimeoutMs`, if set. Read in TerminusModule,
+   * which provides it: a lookup across the application (`get` with `strict:
+   * false`) would make Nest index every provider, milliseconds and
+   * megabytes at 16,000.
+   */
   private terminusGraceMs(): number | undefined {
     try {
-      const options = this.moduleRef.get<{ gracefulShutdownTimeoutMs?: number }>('TERMINUS:MODULE_OPTIONS', { strict: false });
+      const terminus = this.terminusModule();
+      const options = terminus?.providers.get(TERMINUS_OPTIONS)?.instance as { gracefulShutdownTimeoutMs?: number } | undefined;
       const ms = options?.gracefulShutdownTimeoutMs;
       return typeof ms === 'number' && ms > 0 ? ms : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /** The application's TerminusModule, if it imports it. */
+  private terminusModule(): NestModule | undefined {
+    for (const module of this.modules.values()) if (module.metatype?.name === 'TerminusModule') return module;
+    return undefined;
   }
 }
 
