@@ -12,6 +12,7 @@
  * and the drain waits for it too.
  */
 import type { IntakeSource } from './intake.source.js';
+import { JobCounter } from './job.counter.js';
 import type { IntakeContext, IntakeIntegration } from './intake.context.js';
 
 /** What the drain uses of a Bull `Queue`. */
@@ -53,22 +54,14 @@ class QueueIntake implements IntakeSource {
   readonly kind = 'queue' as const;
   readonly unit = 'job';
   readonly name: string;
-  private active = 0;
-  private done = 0;
-  private counting = false;
+  private readonly jobs: JobCounter;
   private stopped = false;
   /** Jobs handed back by a completion that crossed the pause, run here. */
   private readonly held = new Set<Promise<unknown>>();
 
   constructor(private readonly queue: BullQueue) {
     this.name = `Bull queue "${queue.name}"`;
-    queue.on('active', () => this.active++);
-    const ended = () => {
-      this.active = Math.max(0, this.active - 1);
-      if (this.counting) this.done++;
-    };
-    queue.on('completed', ended);
-    queue.on('failed', ended);
+    this.jobs = new JobCounter(queue);
     this.runHeldJobs();
   }
 
@@ -77,7 +70,7 @@ class QueueIntake implements IntakeSource {
   }
 
   async drain(signal: AbortSignal): Promise<void> {
-    this.counting = true;
+    this.jobs.draining = true;
     await this.untilConnected(signal);
     // Stops fetching (every processing loop waits on the local pause) and resolves once the active jobs have finished.
     await this.queue.pause(true);
@@ -102,13 +95,12 @@ class QueueIntake implements IntakeSource {
   }
 
   finished(): number {
-    return this.done;
+    return this.jobs.finished;
   }
 
   /** Until its pause has ended, at least one job (counted from when the module first saw the queue). */
   running(): number {
-    if (this.stopped) return 0;
-    return this.counting ? Math.max(this.active, 1) : this.active;
+    return this.jobs.running(this.stopped);
   }
 
   /**
@@ -121,7 +113,7 @@ class QueueIntake implements IntakeSource {
     const queue = this.queue;
     const next = queue.processJobs;
     const held = this.held;
-    const draining = () => this.counting;
+    const draining = () => this.jobs.draining;
     queue.processJobs = function (this: BullQueue, index: string, resolve: () => void, job?: unknown): void {
       if (job === undefined || job === null || !draining()) return next.call(this, index, resolve, job);
       const run = queue

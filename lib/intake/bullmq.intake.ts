@@ -6,6 +6,7 @@
  * same promise.
  */
 import type { IntakeSource } from './intake.source.js';
+import { JobCounter } from './job.counter.js';
 import type { IntakeContext, IntakeIntegration } from './intake.context.js';
 
 /** What the drain uses of a BullMQ `Worker`. */
@@ -22,9 +23,7 @@ class WorkerIntake implements IntakeSource {
   readonly kind = 'queue' as const;
   readonly unit = 'job';
   readonly name: string;
-  private active = 0;
-  private done = 0;
-  private counting = false;
+  private readonly jobs: JobCounter;
   private closed = false;
 
   constructor(
@@ -32,29 +31,22 @@ class WorkerIntake implements IntakeSource {
     owner: string,
   ) {
     this.name = `BullMQ worker "${worker.name}" (${owner})`;
-    worker.on('active', () => this.active++);
-    const ended = () => {
-      this.active = Math.max(0, this.active - 1);
-      if (this.counting) this.done++;
-    };
-    worker.on('completed', ended);
-    worker.on('failed', ended);
+    this.jobs = new JobCounter(worker);
   }
 
   async drain(): Promise<void> {
-    this.counting = true;
+    this.jobs.draining = true;
     await this.worker.close();
     this.closed = true;
   }
 
   finished(): number {
-    return this.done;
+    return this.jobs.finished;
   }
 
   /** Until its close has ended, at least one job (counted from when the module first saw the worker). */
   running(): number {
-    if (this.closed) return 0;
-    return this.counting ? Math.max(this.active, 1) : this.active;
+    return this.jobs.running(this.closed);
   }
 }
 

@@ -119,6 +119,8 @@ export class ShutdownSequence implements ShutdownHost {
   private listening?: Subscription;
   private wrapHook: HookWrapper = (_name, call) => call;
   private run?: Run;
+  /** Set by `created()` until the next turn: releases the signals of a module never started. */
+  private unstartedCheck?: NodeJS.Immediate;
   /** What the process held when the module was created: left out of the open handles at the end. */
   private readonly handles: HandleWatch;
   /** Signals, fatal errors, PM2's messages: what each does to the run (lib/process). */
@@ -175,7 +177,7 @@ export class ShutdownSequence implements ShutdownHost {
    */
   created(): void {
     this.startup.created();
-    setImmediate(() => {
+    this.unstartedCheck = setImmediate(() => {
       if (!this.app && !this.run) this.process.releaseSignals();
     });
   }
@@ -456,6 +458,8 @@ export class ShutdownSequence implements ShutdownHost {
   attach(app: ClosableApplication): void {
     if (this.app) return;
     this.app = app;
+    // Started: the check for a module never started has nothing to do (and must not keep the application alive until it runs).
+    clearImmediate(this.unstartedCheck);
     this.diagnostics.watch();
     this.listenTo(this.options.signals);
     this.startup.attach();
@@ -525,6 +529,7 @@ export class ShutdownSequence implements ShutdownHost {
 
   /** Leaves nothing behind: no process listener, no exit guard, no server listener, no registry entry. */
   private release(): void {
+    clearImmediate(this.unstartedCheck);
     this.process.release();
     this.servers.release();
     this.listening?.unsubscribe();

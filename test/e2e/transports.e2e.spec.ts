@@ -81,6 +81,36 @@ async function rollingRestart(
 }
 
 const CLEAN = { code: 0, signal: null };
+type Run = Awaited<ReturnType<typeof rollingRestart>>;
+
+/** A rolling restart of `env`'s consumer with Nest's own client producing events and requests through it. */
+async function restartUnderNestClient(
+  transport: 'rmq' | 'nats' | 'mqtt',
+  url: string,
+  env: Record<string, string>,
+  settled: (a: AppProcess, b: AppProcess, produced: Produced[]) => boolean = () => true,
+): Promise<Run> {
+  const client = nestClient(transport, url, env.QUEUE);
+  await client.connect();
+  try {
+    return await rollingRestart(env, env, () => [events(client), requests(client)], 'event-done', settled);
+  } finally {
+    await client.close();
+  }
+}
+
+/** What every transport must show: both instances exit 0, nothing hit the closed pool, every request was answered, the row is clean. */
+function expectClean(run: Run, rowName: string): void {
+  expect(run.exitA).toEqual(CLEAN);
+  expect(run.exitB).toEqual(CLEAN);
+  expect([...ids(run.a.app, 'pool-error'), ...ids(run.b.app, 'pool-error')]).toEqual([]);
+  for (const produced of run.produced) expect(produced.failed).toEqual([]);
+  expect(row(run.a.reportFile, rowName)).toMatchObject({ outcome: 'ok', stillRunning: 0 });
+}
+
+/** Ids `type` reported by both instances together. */
+const both = (run: Run, type: string) => [...ids(run.a.app, type), ...ids(run.b.app, type)];
+const sorted = (values: number[]) => [...values].sort((x, y) => x - y);
 
 describe('RabbitMQ loses nothing in a rolling restart', () => {
   let broker: Broker;
@@ -97,35 +127,21 @@ describe('RabbitMQ loses nothing in a rolling restart', () => {
   ];
   it.each(cases)('%s: every event and request handled once, every reply delivered, exit 0', async (_name, mode) => {
     const queue = `work-${Math.random().toString(36).slice(2)}`;
-    const env = { TRANSPORT: 'rmq', BROKER_URL: broker.url, QUEUE: queue, ...mode };
-    const client = nestClient('rmq', broker.url, queue);
-    await client.connect();
-    try {
-      const run = await rollingRestart(
-        env,
-        env,
-        () => [events(client), requests(client)],
-        'event-done',
-        (a, b, [sentEvents]) => ids(a, 'event-done').length + ids(b, 'event-done').length >= sentEvents.ok.length,
-      );
-      const [sentEvents, sentRequests] = run.produced;
-      expect(run.exitA).toEqual(CLEAN);
-      expect(run.exitB).toEqual(CLEAN);
-      expect([...ids(run.a.app, 'pool-error'), ...ids(run.b.app, 'pool-error')]).toEqual([]);
-      expect(sentEvents.failed).toEqual([]);
-      expect(sentRequests.failed).toEqual([]);
-      const handledEvents = [...ids(run.a.app, 'event-done'), ...ids(run.b.app, 'event-done')];
-      expect(repeated(handledEvents)).toEqual([]);
-      expect(handledEvents.sort((x, y) => x - y)).toEqual(sentEvents.ok.sort((x, y) => x - y));
-      const handledRequests = [...ids(run.a.app, 'message-done'), ...ids(run.b.app, 'message-done')];
-      expect(repeated(handledRequests)).toEqual([]);
-      expect(sentRequests.ok.length).toBe(sentRequests.sent.length);
-      expect(row(run.a.reportFile, 'RabbitMQ microservice')).toMatchObject({ outcome: 'ok', stillRunning: 0 });
-      expect(ids(run.a.app, 'event-done').length).toBeGreaterThan(0);
-      expect(ids(run.b.app, 'event-done').length).toBeGreaterThan(0);
-    } finally {
-      await client.close();
-    }
+    const run = await restartUnderNestClient(
+      'rmq',
+      broker.url,
+      { TRANSPORT: 'rmq', BROKER_URL: broker.url, QUEUE: queue, ...mode },
+      // What the queue still holds for B is handled before B stops.
+      (a, b, [sentEvents]) => ids(a, 'event-done').length + ids(b, 'event-done').length >= sentEvents.ok.length,
+    );
+    const [sentEvents, sentRequests] = run.produced;
+    expectClean(run, 'RabbitMQ microservice');
+    expect(repeated(both(run, 'event-done'))).toEqual([]);
+    expect(sorted(both(run, 'event-done'))).toEqual(sorted(sentEvents.ok));
+    expect(repeated(both(run, 'message-done'))).toEqual([]);
+    expect(sentRequests.ok.length).toBe(sentRequests.sent.length);
+    expect(ids(run.a.app, 'event-done').length).toBeGreaterThan(0);
+    expect(ids(run.b.app, 'event-done').length).toBeGreaterThan(0);
   });
 });
 
@@ -138,61 +154,24 @@ describe('NATS and MQTT lose nothing in a rolling restart', () => {
   afterAll(() => Promise.all([nats?.stop(), mqtt?.stop()]));
 
   it('NATS with a queue group: every event and request handled exactly once, exit 0', async () => {
-    const env = { TRANSPORT: 'nats', BROKER_URL: nats.url, NATS_QUEUE: 'workers' };
-    const client = nestClient('nats', nats.url);
-    await client.connect();
-    try {
-      const run = await rollingRestart(
-        env,
-        env,
-        () => [events(client), requests(client)],
-        'event-done',
-        () => true,
-      );
-      const [sentEvents, sentRequests] = run.produced;
-      expect(run.exitA).toEqual(CLEAN);
-      expect(run.exitB).toEqual(CLEAN);
-      expect([...ids(run.a.app, 'pool-error'), ...ids(run.b.app, 'pool-error')]).toEqual([]);
-      expect(sentRequests.failed).toEqual([]);
-      const handledEvents = [...ids(run.a.app, 'event-done'), ...ids(run.b.app, 'event-done')];
-      expect(repeated(handledEvents)).toEqual([]);
-      expect(handledEvents.sort((x, y) => x - y)).toEqual(sentEvents.ok.sort((x, y) => x - y));
-      expect(row(run.a.reportFile, 'NATS microservice')).toMatchObject({ outcome: 'ok', stillRunning: 0 });
-    } finally {
-      await client.close();
-    }
+    const run = await restartUnderNestClient('nats', nats.url, { TRANSPORT: 'nats', BROKER_URL: nats.url, NATS_QUEUE: 'workers' });
+    expectClean(run, 'NATS microservice');
+    expect(repeated(both(run, 'event-done'))).toEqual([]);
+    expect(sorted(both(run, 'event-done'))).toEqual(sorted(run.produced[0].ok));
   });
 
   it.each([
-    ['NATS without a queue group', 'nats'],
-    ['MQTT', 'mqtt'],
+    ['NATS without a queue group', 'nats', 'NATS microservice'],
+    ['MQTT', 'mqtt', 'MQTT microservice'],
   ] as const)(
     '%s: every event handled (by both instances while both run), every request answered, nothing fails on the closed pool, exit 0',
-    async (_name, transport) => {
+    async (_name, transport, rowName) => {
       const broker = transport === 'nats' ? nats : mqtt;
-      const env = { TRANSPORT: transport, BROKER_URL: broker.url };
-      const client = nestClient(transport, broker.url);
-      await client.connect();
-      try {
-        const run = await rollingRestart(
-          env,
-          env,
-          () => [events(client), requests(client)],
-          'event-done',
-          () => true,
-        );
-        const [sentEvents, sentRequests] = run.produced;
-        expect(run.exitA).toEqual(CLEAN);
-        expect(run.exitB).toEqual(CLEAN);
-        expect([...ids(run.a.app, 'pool-error'), ...ids(run.b.app, 'pool-error')]).toEqual([]);
-        expect(sentRequests.failed).toEqual([]);
-        const handled = new Set([...ids(run.a.app, 'event-done'), ...ids(run.b.app, 'event-done')]);
-        // B is subscribed from before A's SIGTERM to its own: every event has a live subscriber that handles it.
-        expect(sentEvents.ok.filter((id) => !handled.has(id))).toEqual([]);
-        expect(row(run.a.reportFile, `${transport === 'nats' ? 'NATS' : 'MQTT'} microservice`)).toMatchObject({ outcome: 'ok', stillRunning: 0 });
-      } finally {
-        await client.close();
-      }
+      const run = await restartUnderNestClient(transport, broker.url, { TRANSPORT: transport, BROKER_URL: broker.url });
+      expectClean(run, rowName);
+      const handled = new Set(both(run, 'event-done'));
+      // B is subscribed from before A's SIGTERM to its own: every event has a live subscriber that handles it.
+      expect(run.produced[0].ok.filter((id) => !handled.has(id))).toEqual([]);
     },
   );
 });
@@ -211,18 +190,13 @@ describe('gRPC loses nothing in a rolling restart', () => {
         () => true,
       );
       const [unary, streams] = run.produced;
-      expect(run.exitA).toEqual(CLEAN);
-      expect(run.exitB).toEqual(CLEAN);
-      expect([...ids(run.a.app, 'pool-error'), ...ids(run.b.app, 'pool-error')]).toEqual([]);
-      expect(unary.failed).toEqual([]);
-      expect(streams.failed).toEqual([]);
-      const handled = [...ids(run.a.app, 'message-done'), ...ids(run.b.app, 'message-done')];
+      expectClean(run, 'gRPC microservice');
+      const handled = both(run, 'message-done');
       expect(repeated(handled)).toEqual([]);
-      expect(handled.sort((x, y) => x - y)).toEqual(unary.ok.sort((x, y) => x - y));
-      const streamed = [...ids(run.a.app, 'stream-done'), ...ids(run.b.app, 'stream-done')];
+      expect(sorted(handled)).toEqual(sorted(unary.ok));
+      const streamed = both(run, 'stream-done');
       expect(repeated(streamed)).toEqual([]);
       expect(streamed.length).toBe(streams.ok.length);
-      expect(row(run.a.reportFile, 'gRPC microservice')).toMatchObject({ outcome: 'ok', stillRunning: 0 });
       expect(ids(run.a.app, 'message-done').length).toBeGreaterThan(0);
     } finally {
       a.close();
