@@ -4,21 +4,7 @@ import { Test } from '@nestjs/testing';
 import fc from 'fast-check';
 import { GracefulHealthIndicator, GracefulLifecycleService, GracefulModule, OnShutdown, WarmUp, type GracefulEvent, type WarmUpContext } from 'nestjs-graceful';
 import { LifecycleRecord, type LifecycleState } from '../../lib/lifecycle/lifecycle.record.js';
-
-/** The moves the lifecycle allows, as `from>to`. */
-// The lifecycle's edges (issue 16, item 7), written out here independently of lib/lifecycle/lifecycle.machine.ts.
-const ALLOWED = new Set([
-  'starting>ready',
-  'starting>unready',
-  'ready>unready',
-  'unready>ready',
-  ...['starting', 'ready', 'unready'].map((from) => `${from}>draining`),
-  'draining>stopping',
-  'stopping>stopped',
-  'draining>stopped',
-  'starting>failed',
-  'failed>stopped',
-]);
+import { LIFECYCLE_EDGES } from '../support/sequence.js';
 
 type Op = ['serve'] | ['hold'] | ['release', number] | ['unready'] | ['ready'] | ['advance', 'draining' | 'stopping' | 'stopped' | 'failed'];
 const op = fc.oneof(
@@ -70,7 +56,7 @@ describe('the lifecycle record', () => {
             if (record.started) expect(served).toBe(true);
           }
         }
-        for (let i = 1; i < states.length; i++) expect(ALLOWED).toContain(`${states[i - 1]}>${states[i]}`);
+        for (let i = 1; i < states.length; i++) expect(LIFECYCLE_EDGES).toContain(`${states[i - 1]}>${states[i]}`);
         expect(events.filter((event) => event.type === 'started').length).toBe(record.started ? 1 : 0);
         // Never starting again once started.
         if (startedAt >= 0) expect(states.slice(startedAt)).not.toContain('starting');

@@ -1,19 +1,10 @@
-import type { IntakeRegistry } from '../../lib/intake/intake.registry.js';
 import fc from 'fast-check';
-import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
-import { EMPTY } from 'rxjs';
 import type { HookCall } from '../../lib/discovery/shutdown-hook.explorer.js';
-import { WorkTracker } from '../../lib/drain/work.tracker.js';
 import { buildStopPlan } from '../../lib/graph/stop-plan.rules.js';
-import { EMPTY_PLAN } from '../../lib/graph/stop-plan.types.js';
 import type { ExitCall } from '../../lib/interfaces/shutdown-report.interface.js';
 import { LifecycleRecord } from '../../lib/lifecycle/lifecycle.record.js';
-import type { ReadinessHolder } from '../../lib/lifecycle/readiness.holder.js';
 import { resolveGracefulOptions } from '../../lib/options/graceful-options.resolver.js';
-import type { ProcessSignals } from '../../lib/process/process-signals.js';
-import type { ShutdownPlanner } from '../../lib/shutdown/shutdown.planner.js';
-import type { StartupDiagnostics } from '../../lib/shutdown/startup.diagnostics.js';
-import { ShutdownSequence } from '../../lib/shutdown/shutdown.sequence.js';
+import { LIFECYCLE_EDGES, sequenceFor } from '../support/sequence.js';
 
 /** The process as the sequence sees it, without a real one: listeners the test fires, exits it records. */
 class FakeProcess {
@@ -76,20 +67,6 @@ const lifecycleScenario = fc.record({
   ),
 });
 
-// The lifecycle's edges (issue 16, item 7), written out independently of lib/lifecycle/lifecycle.machine.ts.
-const LIFECYCLE_ALLOWED = new Set([
-  'starting>ready',
-  'starting>unready',
-  'ready>unready',
-  'unready>ready',
-  ...['starting', 'ready', 'unready'].map((from) => `${from}>draining`),
-  'draining>stopping',
-  'stopping>stopped',
-  'draining>stopped',
-  'starting>failed',
-  'failed>stopped',
-]);
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the shutdown sequence (property)', () => {
@@ -112,7 +89,6 @@ describe('the shutdown sequence (property)', () => {
           }),
         }));
         const plan = buildStopPlan({ nodes, edges: s.edges.map(([a, b]) => ({ dependent: `p${a}`, dependency: `p${b}` })) });
-        const planner = { plan, finalPlan: EMPTY_PLAN, calls, finalReserveMs: 0 } as unknown as ShutdownPlanner;
         const options = resolveGracefulOptions({
           platform: 'none',
           logger: false,
@@ -123,19 +99,7 @@ describe('the shutdown sequence (property)', () => {
         });
         const record = new LifecycleRecord();
         const fake = new FakeProcess();
-        const adapterHost = { httpAdapter: undefined, listen$: EMPTY } as unknown as HttpAdapterHost;
-        const sequence = new ShutdownSequence(
-          options,
-          planner,
-          record,
-          new WorkTracker(),
-          adapterHost,
-          new Map() as unknown as ModulesContainer,
-          fake as unknown as ProcessSignals,
-          { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
-          { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
-          { serve: () => record.serve() } as unknown as ReadinessHolder,
-        );
+        const sequence = sequenceFor(options, plan, calls, record, fake);
         // NestFactory has created the application (a signal before that is a startup's, tested end to end).
         sequence.created();
         let nestRuns = 0;
@@ -199,7 +163,6 @@ describe('the shutdown sequence (property)', () => {
           }),
         }));
         const plan = buildStopPlan({ nodes, edges: [] });
-        const planner = { plan, finalPlan: EMPTY_PLAN, calls, finalReserveMs: 0 } as unknown as ShutdownPlanner;
         const options = resolveGracefulOptions({
           platform: 'none',
           logger: false,
@@ -211,18 +174,7 @@ describe('the shutdown sequence (property)', () => {
         });
         const record = new LifecycleRecord();
         const fake = new FakeProcess();
-        const sequence = new ShutdownSequence(
-          options,
-          planner,
-          record,
-          new WorkTracker(),
-          { httpAdapter: undefined, listen$: EMPTY } as unknown as HttpAdapterHost,
-          new Map() as unknown as ModulesContainer,
-          fake as unknown as ProcessSignals,
-          { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
-          { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
-          { serve: () => record.serve() } as unknown as ReadinessHolder,
-        );
+        const sequence = sequenceFor(options, plan, calls, record, fake);
         sequence.startup.abortMs = 2;
         const states: string[] = [record.state];
         record.state$.subscribe((state) => state !== states.at(-1) && states.push(state));
@@ -259,7 +211,7 @@ describe('the shutdown sequence (property)', () => {
         await stopped;
         timers.forEach(clearTimeout);
 
-        for (let i = 1; i < states.length; i++) expect(LIFECYCLE_ALLOWED).toContain(`${states[i - 1]}>${states[i]}`);
+        for (let i = 1; i < states.length; i++) expect(LIFECYCLE_EDGES).toContain(`${states[i - 1]}>${states[i]}`);
         expect(reports).toHaveLength(1);
         expect(nestRuns).toBe(1);
         for (const key of calls.keys()) expect(ran.get(key)).toBe(1);

@@ -1,18 +1,9 @@
-import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
-import { EMPTY } from 'rxjs';
 import type { HookCall } from '../../lib/discovery/shutdown-hook.explorer.js';
-import { WorkTracker } from '../../lib/drain/work.tracker.js';
 import { buildStopPlan } from '../../lib/graph/stop-plan.rules.js';
-import { EMPTY_PLAN } from '../../lib/graph/stop-plan.types.js';
-import type { IntakeRegistry } from '../../lib/intake/intake.registry.js';
-import type { ReadinessHolder } from '../../lib/lifecycle/readiness.holder.js';
 import { LifecycleRecord } from '../../lib/lifecycle/lifecycle.record.js';
 import { resolveGracefulOptions } from '../../lib/options/graceful-options.resolver.js';
-import type { ProcessSignals } from '../../lib/process/process-signals.js';
 import { namesAtMost, RUNNING_NAMES_SHOWN, RunningHooks } from '../../lib/shutdown/running-hooks.list.js';
-import type { ShutdownPlanner } from '../../lib/shutdown/shutdown.planner.js';
-import { ShutdownSequence } from '../../lib/shutdown/shutdown.sequence.js';
-import type { StartupDiagnostics } from '../../lib/shutdown/startup.diagnostics.js';
+import { sequenceFor } from '../support/sequence.js';
 
 /** The process as the sequence sees it: a watchdog that records every line it is told, and exits that are only recorded. */
 class RecordingProcess {
@@ -40,22 +31,10 @@ async function shutdownWithConcurrentHooks(count: number) {
     calls.set(`p${i}`, () => gate);
     return { id: `p${i}`, name: `Provider${i}`, hooks: [{ key: `p${i}`, name: `Provider${i}.onShutdown`, order: 0, timeoutMs: 60_000 }] };
   });
-  const planner = { plan: buildStopPlan({ nodes, edges: [] }), finalPlan: EMPTY_PLAN, calls, finalReserveMs: 0 } as unknown as ShutdownPlanner;
   const options = resolveGracefulOptions({ platform: 'none', logger: false, readinessDelayMs: 0, shutdownTimeoutMs: 60_000, signals: ['SIGTERM'] });
   const record = new LifecycleRecord();
   const fake = new RecordingProcess();
-  const sequence = new ShutdownSequence(
-    options,
-    planner,
-    record,
-    new WorkTracker(),
-    { httpAdapter: undefined, listen$: EMPTY } as unknown as HttpAdapterHost,
-    new Map() as unknown as ModulesContainer,
-    fake as unknown as ProcessSignals,
-    { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
-    { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
-    { serve: () => record.serve() } as unknown as ReadinessHolder,
-  );
+  const sequence = sequenceFor(options, buildStopPlan({ nodes, edges: [] }), calls, record, fake);
   sequence.attach({ close: (signal?: string) => sequence.runShutdown(signal, async () => undefined) });
 
   let started = 0;
