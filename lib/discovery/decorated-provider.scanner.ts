@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DiscoveryService, ModulesContainer } from '@nestjs/core';
 import { methodsPrototype, type ProviderHandle } from '../adapter/nest.adapter.js';
 import { recordedLists, type RecordedLists } from '../decorators/method-target.js';
-import { ON_SHUTDOWN_METHODS, WARM_UP_METHODS } from '../graceful.constants.js';
+import { ON_DRAIN_METHODS, ON_SHUTDOWN_METHODS, WARM_UP_METHODS } from '../graceful.constants.js';
 
 /** A provider or controller with a method of one of the module's decorators, as the scan found it. */
 export interface DecoratedProvider {
@@ -14,12 +14,12 @@ export interface DecoratedProvider {
 }
 
 /** The lists the explorers ask for; the scan keeps what it found of these until each is asked for once. */
-const KEPT = [ON_SHUTDOWN_METHODS, WARM_UP_METHODS] as const;
+const KEPT = [ON_SHUTDOWN_METHODS, WARM_UP_METHODS, ON_DRAIN_METHODS] as const;
 
 /**
  * One pass over every provider and controller for all the module's method
  * decorators: at 16,000 providers each pass costs milliseconds, and the
- * `@OnShutdown()` and `@WarmUp()` explorers would make one each. What a pass
+ * `@OnShutdown()` and `@WarmUp()` explorers and the `@OnDrain()` lookup would make one each. What a pass
  * finds for an explorer is handed to it once and then let go; a module
  * added since (a lazily loaded one) makes the next ask scan again.
  */
@@ -42,6 +42,11 @@ export class DecoratedProviderScanner {
     }
     this.pending.delete(listKey);
     return found;
+  }
+
+  /** How many modules the container holds: a lazily loaded module makes it grow. */
+  get moduleCount(): number {
+    return this.modules.size;
   }
 
   private scan(): void {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, ModulesContainer } from '@nestjs/core';
 import { instancesOfModule, providerFacts } from '../adapter/nest.adapter.js';
 import type { HttpDrain } from '../drain/http.drain.js';
-import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
+import { GRACEFUL_MODULE_OPTIONS, ON_DRAIN_METHODS } from '../graceful.constants.js';
 import { createGracefulLogger, type GracefulLogger } from '../graceful.logger.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
@@ -13,9 +13,23 @@ import type { IntakeContext, IntakeIntegration, ProviderInstance } from './intak
 import type { IntakeSource } from './intake.source.js';
 import { MicroserviceIntegration } from './microservice.intake.js';
 import { OnDrainIntegration } from './on-drain.intake.js';
+import { DecoratedProviderScanner, type DecoratedProvider } from '../discovery/decorated-provider.scanner.js';
 import { ScheduleIntegration } from './schedule.intake.js';
 import { SseIntegration } from './sse.intake.js';
 import { WebSocketIntegration } from './websocket.intake.js';
+
+/** The providers with `@OnDrain()` methods, from the startup's one scan, kept until a module is loaded since. */
+function onDrainProviders(scanner: DecoratedProviderScanner): () => DecoratedProvider[] {
+  let found: DecoratedProvider[] | undefined;
+  let modules = -1;
+  return () => {
+    if (!found || modules !== scanner.moduleCount) {
+      modules = scanner.moduleCount;
+      found = scanner.take(ON_DRAIN_METHODS);
+    }
+    return found;
+  };
+}
 
 /**
  * Every source of work the drain stops besides HTTP: the integrations that
@@ -37,6 +51,7 @@ export class IntakeRegistry {
     private readonly discovery: DiscoveryService,
     private readonly modules: ModulesContainer,
     record: LifecycleRecord,
+    scanner: DecoratedProviderScanner,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
     const { intake } = options;
@@ -55,6 +70,7 @@ export class IntakeRegistry {
       new OnDrainIntegration(
         () => record.reason ?? 'shutdown',
         () => record.deadline ?? Date.now(),
+        onDrainProviders(scanner),
       ),
     );
   }

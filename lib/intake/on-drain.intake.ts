@@ -1,5 +1,6 @@
 /** `@OnDrain()` methods: the application's own intake, stopped at the drain beside the module's. */
-import { recordedMethods } from '../decorators/method-target.js';
+import { providerFacts } from '../adapter/nest.adapter.js';
+import type { DecoratedProvider } from '../discovery/decorated-provider.scanner.js';
 import { ON_DRAIN_METADATA, ON_DRAIN_METHODS } from '../graceful.constants.js';
 import type { OnDrainOptions } from '../interfaces/on-drain-options.interface.js';
 import { abortableDelay } from '../shutdown/abortable-delay.js';
@@ -64,19 +65,28 @@ class OnDrainMethod implements IntakeSource {
 }
 
 export class OnDrainIntegration implements IntakeIntegration {
+  /**
+   * `decorated`: the providers and controllers with `@OnDrain()` methods, as
+   * the module's one startup scan found them (rescanned only when a module
+   * was loaded since), so that the drain does not look at every instance.
+   */
   constructor(
     private readonly reason: () => string,
     private readonly deadline: () => number,
+    private readonly decorated: () => DecoratedProvider[],
   ) {}
 
   sources(context: IntakeContext): IntakeSource[] {
     const sources: IntakeSource[] = [];
-    for (const { name, instance, isSingleton } of context.instances()) {
-      for (const method of recordedMethods(Object.getPrototypeOf(instance) as object, ON_DRAIN_METHODS)) {
+    for (const { wrapper, lists } of this.decorated()) {
+      const instance = wrapper.instance as unknown;
+      if (!instance || typeof instance !== 'object' || wrapper.isAlias) continue;
+      const name = (instance as object).constructor?.name ?? String(wrapper.name);
+      for (const method of lists[ON_DRAIN_METHODS] ?? []) {
         const fn = (instance as Record<string, unknown>)[method];
         const options = typeof fn === 'function' ? (Reflect.getMetadata(ON_DRAIN_METADATA, fn) as OnDrainOptions | undefined) : undefined;
         if (!options) continue;
-        if (!isSingleton()) {
+        if (!providerFacts(wrapper).isSingleton) {
           context.logger.warn(MESSAGES.onDrainNonStatic(`${name}.${method}`));
           continue;
         }
