@@ -93,7 +93,7 @@ describe('legacy Bull (@nestjs/bull)', () => {
     },
   );
 
-  it('turned off (intake.bull false), the queue is left to @nestjs/bull: no row, and it keeps taking jobs while the hook closes the pool', async () => {
+  it('turned off (intake.bull false), the queue is left to @nestjs/bull: no row, and the drain does not pause it', async () => {
     const queue = new Bull('legacy', { redis: { host: '127.0.0.1', port: redis.port } });
     await queue.empty();
     const { app, reportFile } = start({ intake: { bull: false } });
@@ -106,8 +106,9 @@ describe('legacy Bull (@nestjs/bull)', () => {
     await jobs.stop();
     const r = JSON.parse(readFileSync(reportFile, 'utf8')) as ShutdownReport;
     expect(r.intake.some((source) => source.name.startsWith('Bull queue'))).toBe(false);
-    // What the integration prevents: jobs taken after the hook ended the pool.
-    expect(app.events.filter((e) => e.type === 'job-failed').length).toBeGreaterThan(0);
+    expect(app.output).not.toMatch(/Bull queue "legacy"/);
+    // Jobs taken after the hook ended the pool then fail, in most runs but not every one (an idle
+    // moment at the signal has none in flight): counted by hand, not asserted here (see the note).
     await queue.obliterate({ force: true });
     await queue.close();
   });
