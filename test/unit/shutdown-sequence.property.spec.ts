@@ -69,25 +69,31 @@ const lifecycleScenario = fc.record({
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Provider nodes whose hooks count their runs in `ran`, take `ms` (when given) and fail when told to. */
+function countedHooks(providers: Array<Array<{ order: number; fails: boolean; ms?: number }>>) {
+  const calls = new Map<string, HookCall>();
+  const ran = new Map<string, number>();
+  const nodes = providers.map((hooks, i) => ({
+    id: `p${i}`,
+    name: `P${i}`,
+    hooks: hooks.map((h, k) => {
+      const key = `p${i}.${k}`;
+      calls.set(key, async () => {
+        ran.set(key, (ran.get(key) ?? 0) + 1);
+        if (h.ms !== undefined) await sleep(h.ms);
+        if (h.fails) throw new Error(`${key} failed`);
+      });
+      return { key, name: `P${i}.m${k}`, order: h.order, timeoutMs: 1000 };
+    }),
+  }));
+  return { calls, ran, nodes };
+}
+
 describe('the shutdown sequence (property)', () => {
   it("under any interleaving of signals, close(), shutdown(), fatal errors and process.exit(), runs every hook and Nest's hooks exactly once and publishes one report", async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
-        const calls = new Map<string, HookCall>();
-        const ran = new Map<string, number>();
-        const nodes = s.hooks.map((hooks, i) => ({
-          id: `p${i}`,
-          name: `P${i}`,
-          hooks: hooks.map((h, k) => {
-            const key = `p${i}.${k}`;
-            calls.set(key, async () => {
-              ran.set(key, (ran.get(key) ?? 0) + 1);
-              await sleep(h.ms);
-              if (h.fails) throw new Error(`${key} failed`);
-            });
-            return { key, name: `P${i}.m${k}`, order: h.order, timeoutMs: 1000 };
-          }),
-        }));
+        const { calls, ran, nodes } = countedHooks(s.hooks);
         const plan = buildStopPlan({ nodes, edges: s.edges.map(([a, b]) => ({ dependent: `p${a}`, dependency: `p${b}` })) });
         const options = resolveGracefulOptions({
           platform: 'none',
@@ -148,20 +154,7 @@ describe('the shutdown sequence (property)', () => {
   it('under any interleaving of a startup step (ending, failing or hanging), startupTimeoutMs, signals, close(), fatal errors and markUnready/markReady, moves only along the allowed edges, runs every hook once and publishes one report', async () => {
     await fc.assert(
       fc.asyncProperty(lifecycleScenario, async (s) => {
-        const calls = new Map<string, HookCall>();
-        const ran = new Map<string, number>();
-        const nodes = s.hooks.map((hooks, i) => ({
-          id: `p${i}`,
-          name: `P${i}`,
-          hooks: hooks.map((h, k) => {
-            const key = `p${i}.${k}`;
-            calls.set(key, async () => {
-              ran.set(key, (ran.get(key) ?? 0) + 1);
-              if (h.fails) throw new Error(`${key} failed`);
-            });
-            return { key, name: `P${i}.m${k}`, order: h.order, timeoutMs: 1000 };
-          }),
-        }));
+        const { calls, ran, nodes } = countedHooks(s.hooks);
         const plan = buildStopPlan({ nodes, edges: [] });
         const options = resolveGracefulOptions({
           platform: 'none',
