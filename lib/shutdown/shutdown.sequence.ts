@@ -3,95 +3,37 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
 import { registerShutdownHost, unregisterShutdownHost, type ClosableApplication, type ShutdownHost } from '../adapter/nest.adapter.js';
-import type { HookCall } from '../discovery/shutdown-hook.explorer.js';
 import type { HttpDrain } from '../drain/http.drain.js';
 import { HttpServerRegistry } from '../drain/http-server.registry.js';
 import { drainIntake } from '../drain/traffic.drain.js';
 import { TrafficWatch } from '../drain/traffic.watch.js';
-import { IntakeRegistry } from '../intake/intake.registry.js';
 import { WorkTracker } from '../drain/work.tracker.js';
-import { HookTimeoutError } from '../errors/hook-timeout.error.js';
-import { GRACEFUL_MODULE_OPTIONS, GracefulExitCode, WATCHDOG_MARGIN_MS } from '../graceful.constants.js';
+import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
 import { createGracefulLogger, descriptionLevel } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
-import type { HookSpec, StopPlan } from '../graph/stop-plan.types.js';
-import type {
-  ChildProcessReport,
-  DrainReport,
-  ExitCall,
-  IntakeReport,
-  OpenHandleReport,
-  ReadinessDelayReport,
-  ShutdownReport,
-  StageReport,
-} from '../interfaces/shutdown-report.interface.js';
-import { stopChildren } from '../process/child-processes.js';
-import { HandleWatch } from '../process/open-handles.js';
+import { IntakeRegistry } from '../intake/intake.registry.js';
+import type { ExitCall, OpenHandleReport, ShutdownReport } from '../interfaces/shutdown-report.interface.js';
 import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 import { ReadinessHolder } from '../lifecycle/readiness.holder.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
-import { buildShutdownReport, messageOf, stackOf } from '../report/shutdown-report.builder.js';
-import { StartupSequence } from '../startup/startup.sequence.js';
-import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
-import { untilAborted } from './abortable-delay.js';
-import { namesAtMost, RunningHooks } from './running-hooks.list.js';
-import { readinessDelay } from './readiness-delay.stage.js';
-import { ProcessSignals } from '../process/process-signals.js';
+import { stopChildren } from '../process/child-processes.js';
+import { HandleWatch } from '../process/open-handles.js';
 import { ProcessEvents } from '../process/process.events.js';
+import { ProcessSignals } from '../process/process-signals.js';
+import { buildShutdownReport, stackOf } from '../report/shutdown-report.builder.js';
+import { StartupSequence } from '../startup/startup.sequence.js';
+import { untilAborted } from './abortable-delay.js';
+import { HooksStage, type HookWrapper } from './hooks.stage.js';
+import { readinessDelay } from './readiness-delay.stage.js';
 import { ShutdownPlanner } from './shutdown.planner.js';
+import { ShutdownRun, type Trigger } from './shutdown.run.js';
 import { StartupDiagnostics } from './startup.diagnostics.js';
 
 /** How long what the last stages closed may take to finish closing before the open handles are listed. */
 const OPEN_HANDLES_SETTLE_MS = 50;
 
-/** What started the shutdown, and what it may do. */
-export interface Trigger {
-  reason: string;
-  /** Wait `readinessDelayMs` first (SIGTERM, `shutdown()`, a fatal error). */
-  delay: boolean;
-  /** End the process when done (signals, `shutdown()`, fatal errors, `process.exit()` calls; not `app.close()`). */
-  exit: boolean;
-}
-
-/** Wraps the call of a hook, by `Class.method`: how the testing utilities inject faults. */
-export type HookWrapper = (name: string, call: HookCall) => HookCall;
-
-/** One shutdown: everything it has done so far. */
-interface Run {
-  trigger: Trigger;
-  startedAt: number;
-  deadline: number;
-  done: Promise<ShutdownReport>;
-  /** Aborts at the deadline: the delay, the drain, running hooks and the wait for Nest's hooks end. */
-  expired: AbortController;
-  deadlineTimer?: NodeJS.Timeout;
-  watchdog?: ReturnType<ProcessSignals['startWatchdog']>;
-  /** Set once the outcome is published: nothing may arm or start again. */
-  finished: boolean;
-  /** Nest's own sequence, handed over by the first `close()` that reaches the host. */
-  nestSequence: Promise<(abandonInit?: boolean) => Promise<void>>;
-  offerNestSequence: (sequence: (abandonInit?: boolean) => Promise<void>) => void;
-  /** Nest's hooks, once started. */
-  nestHooks?: Promise<void>;
-  /** The run stopped waiting for a startup step that still runs: Nest's sequence must not wait for it either. */
-  abandonedStartup?: boolean;
-  scheduler?: StopScheduler;
-  /** What runs now, for the deadline's messages. */
-  now: string;
-  /** The hooks running now, for the watchdog's line. */
-  running: RunningHooks;
-  stages: StageReport[];
-  hookRuns: HookRun[];
-  drain?: DrainReport;
-  intake: IntakeReport[];
-  /** Watches requests and probes from the signal to the end of the readiness delay, when there is one. */
-  traffic?: TrafficWatch;
-  delay?: ReadinessDelayReport;
-  exitCalls: ExitCall[];
-  children?: ChildProcessReport[];
-  /** Nest's hooks threw, or the module failed internally. */
-  failed: boolean;
-}
+export type { Trigger } from './shutdown.run.js';
+export type { HookWrapper } from './hooks.stage.js';
 
 /**
  * The shutdown, run at most once per application (the startup before it is
@@ -117,8 +59,9 @@ export class ShutdownSequence implements ShutdownHost {
   /** Aborts when the drain begins: `GracefulLifecycleService.drainSignal`. */
   private readonly drainBegan = new AbortController();
   private listening?: Subscription;
-  private wrapHook: HookWrapper = (_name, call) => call;
-  private run?: Run;
+  private run?: ShutdownRun;
+  /** Runs the stop plans: the hooks stage and the final hooks'. */
+  private readonly hooks: HooksStage;
   /** Set by `created()` until the next turn: releases the signals of a module never started. */
   private unstartedCheck?: NodeJS.Immediate;
   /** What the process held when the module was created: left out of the open handles at the end. */
@@ -143,6 +86,7 @@ export class ShutdownSequence implements ShutdownHost {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by the startup's getters
     const sequence = this;
     this.handles = new HandleWatch(options.traceHandles);
+    this.hooks = new HooksStage(() => planner.calls, record);
     this.startup = new StartupSequence(options, record, modules, this.logger, {
       get shuttingDown() {
         return sequence.run !== undefined;
@@ -158,7 +102,7 @@ export class ShutdownSequence implements ShutdownHost {
         return sequence.run?.trigger.reason;
       },
       begin: (reason, how) => void this.begin(reason, how),
-      exitWhenDone: () => this.run && this.exitWhenDone(this.run),
+      exitWhenDone: () => this.run?.exitWhenDone(),
       startupInterruption: (signal) => (this.startup.running ? this.startup.describeInterruption(signal) : undefined),
     });
     registerShutdownHost(modules, this);
@@ -185,7 +129,7 @@ export class ShutdownSequence implements ShutdownHost {
   /** Starts the shutdown, or joins the one under way: every call returns the same report. */
   begin(reason: string, how: Omit<Trigger, 'reason'>): Promise<ShutdownReport> {
     if (this.run) {
-      if (how.exit) this.exitWhenDone(this.run);
+      if (how.exit) this.run.exitWhenDone();
       return this.run.done;
     }
     const run = this.start({ reason, ...how });
@@ -202,77 +146,59 @@ export class ShutdownSequence implements ShutdownHost {
     return run.done.then(() => undefined);
   }
 
-  private start(trigger: Trigger): Run {
+  private start(trigger: Trigger): ShutdownRun {
     this.startup.interrupt(trigger.reason);
-    const startedAt = Date.now();
-    let offerNestSequence: Run['offerNestSequence'] = () => undefined;
-    const nestSequence = new Promise<(abandonInit?: boolean) => Promise<void>>((resolve) => (offerNestSequence = resolve));
-    const run: Run = {
-      trigger,
-      startedAt,
-      deadline: startedAt + this.options.shutdownTimeoutMs,
-      done: undefined as unknown as Promise<ShutdownReport>,
-      expired: new AbortController(),
-      nestSequence,
-      offerNestSequence,
-      now: 'waiting for the bootstrap to end',
-      running: new RunningHooks(),
-      stages: [],
-      hookRuns: [],
-      intake: [],
-      exitCalls: [],
-      failed: false,
-      finished: false,
-    };
+    const run = new ShutdownRun(trigger, {
+      shutdownTimeoutMs: this.options.shutdownTimeoutMs,
+      finalReserveMs: () => this.planner.finalReserveMs,
+      record: this.record,
+      logger: this.logger,
+      process: this.process,
+    });
     this.run = run;
     this.record.reason = trigger.reason;
     this.record.deadline = run.deadline;
     this.process.guardExit((call) => this.onExitCall(run, call));
-    this.record.emit({ type: 'shutdown-start', reason: trigger.reason, deadline: run.deadline, at: startedAt });
+    this.record.emit({ type: 'shutdown-start', reason: trigger.reason, deadline: run.deadline, at: run.startedAt });
     if (trigger.delay && this.delayBoundMs() > 0) {
-      run.traffic = new TrafficWatch(this.servers.size > 0 ? this.servers.events : undefined, startedAt);
+      run.traffic = new TrafficWatch(this.servers.size > 0 ? this.servers.events : undefined, run.startedAt);
       this.record.onReadinessDown = () => run.traffic?.probeDown();
     }
     this.record.advance('draining');
     this.servers.closeKeepAlive();
-    this.armDeadline(run);
-    if (trigger.exit) this.armWatchdog(run);
+    run.armDeadline();
+    if (trigger.exit) run.exitWhenDone();
     run.done = this.execute(run);
     return run;
   }
 
   /** The stages in order. Each is bounded by the deadline; a failure of ours still lets Nest's hooks run. */
-  private async execute(run: Run): Promise<ShutdownReport> {
+  private async execute(run: ShutdownRun): Promise<ShutdownReport> {
     const { options } = this;
     try {
       run.abandonedStartup = await this.startup.settled(run.startedAt, run.expired.signal);
       // Taken now, once the bootstrap that found the hooks has ended.
       const { plan, finalPlan } = this.planner;
-      this.armDeadline(run);
+      run.armDeadline();
       if (run.traffic) {
         const rule = { boundMs: this.delayBoundMs(), floorMs: options.readinessMinDelayMs, quietMs: options.readinessQuietMs };
-        run.delay = await this.stage(run, 'readiness delay', () => readinessDelay(rule, run.startedAt, run.traffic!, run.expired.signal, this.logger));
+        run.delay = await run.stage('readiness delay', () => readinessDelay(rule, run.startedAt, run.traffic!, run.expired.signal, this.logger));
         this.record.onReadinessDown = undefined;
       }
-      const outcome = await this.stage(run, 'drain', () => {
-        this.drainBegan.abort(new DOMException(MESSAGES.drainBeganReason(run.trigger.reason), 'AbortError'));
-        return drainIntake(this.servers, this.work, this.intake.sources(), options.drainTimeoutMs, run.expired.signal, this.logger, (source) =>
-          this.record.emit({ type: 'intake-end', source, at: source.end }),
-        );
-      });
+      const outcome = await run.stage('drain', () => this.drain(run));
       run.drain = outcome.drain;
       run.intake = outcome.intake;
       this.record.advance('stopping');
-      await this.stage(run, 'hooks', () => this.runHooks(run, plan));
-      await this.stage(run, "Nest's hooks", () => this.nestHooks(run));
+      await run.stage('hooks', () => this.hooks.run(run, plan));
+      await run.stage("Nest's hooks", () => this.nestHooks(run));
       const children = this.handles.children();
       if (children.length > 0) {
-        run.children = await this.stage(run, 'child processes', () => stopChildren(children, run.expired.signal));
+        run.children = await run.stage('child processes', () => stopChildren(children, run.expired.signal));
         this.logger.warn(MESSAGES.childrenStopped(run.children.map((child) => `${child.name} by ${child.stoppedBy}`)));
       }
       // The final phase has a bound of its own, kept back from the deadline.
-      clearTimeout(run.deadlineTimer);
-      if (finalPlan.phases.length > 0) await this.stage(run, 'final hooks', () => this.runHooks(run, finalPlan, options.finalTimeoutMs));
+      run.disarmDeadline();
+      if (finalPlan.phases.length > 0) await run.stage('final hooks', () => this.hooks.run(run, finalPlan, options.finalTimeoutMs));
     } catch (error) {
       run.failed = true;
       this.logger.error(MESSAGES.internalError(), stackOf(error));
@@ -283,36 +209,19 @@ export class ShutdownSequence implements ShutdownHost {
     return this.finish(run, openHandles);
   }
 
+  /** Every source of work stops taking work and finishes what it took: the HTTP servers, then the intake. */
+  private drain(run: ShutdownRun): ReturnType<typeof drainIntake> {
+    this.drainBegan.abort(new DOMException(MESSAGES.drainBeganReason(run.trigger.reason), 'AbortError'));
+    const sources = this.intake.sources();
+    return drainIntake(this.servers, this.work, sources, this.options.drainTimeoutMs, run.expired.signal, this.logger, (source) =>
+      this.record.emit({ type: 'intake-end', source, at: source.end }),
+    );
+  }
+
   /** The delay's bound for this shutdown: none where nobody probed readiness before the signal, if the defaults say so. */
   private delayBoundMs(): number {
     const { readinessDelayMs, readinessDelayIfProbed } = this.options;
     return readinessDelayIfProbed && this.record.readinessProbedAt === undefined ? 0 : readinessDelayMs;
-  }
-
-  private async stage<T>(run: Run, name: StageReport['name'], step: () => Promise<T>): Promise<T> {
-    run.now = name === "Nest's hooks" ? name : `the ${name}`;
-    run.watchdog?.running(run.now);
-    const start = Date.now();
-    try {
-      return await step();
-    } finally {
-      run.stages.push({ name, start, end: Date.now() });
-    }
-  }
-
-  /** Runs `plan`; the deadline stops it, and so does `boundMs` when given. */
-  private async runHooks(run: Run, plan: StopPlan, boundMs?: number): Promise<void> {
-    const scheduler: StopScheduler = new StopScheduler(plan, (hook, signal) => this.invoke(run, hook, signal), undefined, {
-      hookStarted: (hook, at) => this.hookStarted(run, hook, at),
-      hookEnded: (hookRun) => this.hookEnded(run, hookRun),
-    });
-    const bound = boundMs === undefined ? undefined : setTimeout(() => scheduler.stop(new Error(MESSAGES.finalReserveReason(boundMs))), boundMs);
-    if (boundMs === undefined) {
-      run.scheduler = scheduler;
-      if (run.expired.signal.aborted) scheduler.stop(run.expired.signal.reason);
-    }
-    await scheduler.run();
-    clearTimeout(bound);
   }
 
   /**
@@ -320,7 +229,7 @@ export class ShutdownSequence implements ShutdownHost {
    * until the deadline (and past it does not start them); `app.close()` in
    * code waits for them as Nest would.
    */
-  private async nestHooks(run: Run): Promise<void> {
+  private async nestHooks(run: ShutdownRun): Promise<void> {
     if (!run.nestHooks) {
       if (run.trigger.exit && run.expired.signal.aborted) return;
       run.nestHooks = run.nestSequence
@@ -334,8 +243,8 @@ export class ShutdownSequence implements ShutdownHost {
   }
 
   /** Decides the outcome, once; publishes it, once; exits, once. */
-  private finish(run: Run, openHandles: OpenHandleReport[]): ShutdownReport {
-    clearTimeout(run.deadlineTimer);
+  private finish(run: ShutdownRun, openHandles: OpenHandleReport[]): ShutdownReport {
+    run.end();
     const report = buildShutdownReport({
       reason: run.trigger.reason,
       startedAt: run.startedAt,
@@ -355,98 +264,21 @@ export class ShutdownSequence implements ShutdownHost {
       startupError: this.startup.error?.error,
     });
     if (report.openHandles!.length > 0) this.logger.warn(MESSAGES.openHandles(report.openHandles!, run.trigger.exit));
-    run.finished = true;
     this.record.lastReport = report;
     this.record.emit({ type: 'shutdown-end', report, at: report.endedAt });
     this.record.advance('stopped');
     this.release();
     if (run.trigger.exit) this.process.exit(report.exitCode);
-    run.watchdog?.stop();
+    run.stopWatchdog();
     return report;
-  }
-
-  private armDeadline(run: Run): void {
-    clearTimeout(run.deadlineTimer);
-    // Not unref()ed: a hung hook with an otherwise empty event loop must still end in 124.
-    const ms = Math.max(0, run.deadline - this.planner.finalReserveMs - Date.now());
-    run.deadlineTimer = setTimeout(() => this.onDeadline(run), ms);
-  }
-
-  private onDeadline(run: Run): void {
-    this.record.deadlineExceeded = true;
-    const hooks = run.scheduler?.runningHooks().map((hook) => hook.name) ?? [];
-    this.logger.error(MESSAGES.deadlineExceeded(this.options.shutdownTimeoutMs, hooks.length > 0 ? namesAtMost(hooks) : [run.now], run.trigger.exit));
-    const reason = new Error(MESSAGES.deadlineReason(this.options.shutdownTimeoutMs));
-    run.expired.abort(reason);
-    run.scheduler?.stop(reason);
-  }
-
-  private armWatchdog(run: Run): void {
-    if (run.watchdog || run.finished) return;
-    const ms = Math.max(0, run.deadline + WATCHDOG_MARGIN_MS - Date.now());
-    run.watchdog = this.process.startWatchdog(
-      ms,
-      GracefulExitCode.DeadlineExceeded,
-      MESSAGES.watchdog(this.options.shutdownTimeoutMs),
-      run.running.describe() ?? run.now,
-    );
-  }
-
-  /** The run is to end the process. A run that already ended (an `app.close()` in code) stays ended. */
-  private exitWhenDone(run: Run): void {
-    if (run.trigger.exit || run.finished) return;
-    run.trigger.exit = true;
-    this.armWatchdog(run);
-  }
-
-  private invoke(run: Run, hook: HookSpec, signal: AbortSignal): unknown {
-    const call = this.wrapHook(hook.name, this.planner.calls.get(hook.key)!);
-    return call({ signal, reason: run.trigger.reason, deadline: run.deadline });
-  }
-
-  /**
-   * Tells the watchdog what runs now: the running hooks (one just starting
-   * first), else the stage. Constant work per hook event: at most
-   * `RUNNING_NAMES_SHOWN` names and a count, never the whole running set.
-   */
-  private tellWatchdog(run: Run, starting?: HookSpec): void {
-    run.watchdog?.running(run.running.describe(starting?.key) ?? run.now);
-  }
-
-  private hookStarted(run: Run, hook: HookSpec, at: number): void {
-    run.running.add(hook.key, hook.name);
-    this.tellWatchdog(run, hook);
-    this.record.emit({ type: 'hook-start', hook: hook.name, order: hook.order, final: Boolean(hook.final), at });
-  }
-
-  private hookEnded(run: Run, hookRun: HookRun): void {
-    run.hookRuns.push(hookRun);
-    run.running.delete(hookRun.hook.key);
-    this.tellWatchdog(run);
-    const { hook, outcome, error } = hookRun;
-    const at = Date.now();
-    if (outcome === 'error') this.record.emit({ type: 'hook-error', hook: hook.name, error: messageOf(error), stack: stackOf(error), at });
-    if (outcome === 'timeout') {
-      this.record.emit({ type: 'hook-timeout', hook: hook.name, timeoutMs: hook.timeoutMs, cutByDeadline: !(error instanceof HookTimeoutError), at });
-    }
-    this.record.emit({
-      type: 'hook-end',
-      hook: hook.name,
-      order: hook.order,
-      final: Boolean(hook.final),
-      outcome,
-      durationMs: hookRun.start === undefined ? undefined : hookRun.end! - hookRun.start,
-      error: error === undefined ? undefined : messageOf(error),
-      at,
-    });
   }
 
   // The process side (lib/process/process.events.ts) ends here: a process.exit() call joins the run.
 
-  private onExitCall(run: Run, call: ExitCall): void {
+  private onExitCall(run: ShutdownRun, call: ExitCall): void {
     run.exitCalls.push(call);
     this.record.emit({ type: 'process-exit-call', code: call.code, caller: call.caller, at: call.at });
-    this.exitWhenDone(run);
+    run.exitWhenDone();
   }
 
   // The Nest side: the adapter calls these as the application boots.
@@ -524,7 +356,7 @@ export class ShutdownSequence implements ShutdownHost {
 
   /** For the testing utilities: how each hook is called. */
   useHookWrapper(wrap: HookWrapper): void {
-    this.wrapHook = wrap;
+    this.hooks.useWrapper(wrap);
   }
 
   /** Leaves nothing behind: no process listener, no exit guard, no server listener, no registry entry. */
