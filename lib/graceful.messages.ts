@@ -2,6 +2,8 @@
  * Every message the module shows a user, in one place. Each one names what
  * to change.
  */
+import { namesAtMost } from './shutdown/running-hooks.list.js';
+
 export const MESSAGES = {
   invalidOption: (option: string, value: unknown, expected: string) => `GracefulModule: option "${option}" is ${describe(value)}; it must be ${expected}.`,
   unknownSignal: (value: string) =>
@@ -116,6 +118,10 @@ export const MESSAGES = {
     }`,
   startupInterruptedReason: (reason: string, where: string, running: string[]) =>
     `interrupted by ${reason} during ${where}${running.length > 0 ? ` (still running: ${running.join('; ')})` : ''}`,
+  startupRolledBack: (rolledBack: string[], neverStarted: string[]) =>
+    `Rolled back the failed startup: ${rolledBack.length > 0 ? `ran ${namesAtMost(rolledBack).join(', ')}` : 'no @OnShutdown() hook had anything to close'}; never started: ${
+      neverStarted.length > 0 ? namesAtMost(neverStarted).join(', ') : 'nothing'
+    }.`,
   startupAbandoned: (ms: number, running: string[]) =>
     `Stopped waiting for the startup after ${ms} ms; left running: ${running.join('; ')}. Rolling back without it.`,
   startupTimedOut: (ms: number, running: string[]) =>

@@ -4,6 +4,7 @@
  * sequence (Nest offers no public one). Everything else in the package uses
  * public API only.
  */
+import type { InjectionToken } from '@nestjs/common';
 import { NestApplication, NestApplicationContext, NestFactory, type ModulesContainer } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 
@@ -339,6 +340,30 @@ export function timeLifecycleHooks(modules: ModulesContainer, begin: (name: stri
       }
     }
   }
+}
+
+/**
+ * The `Class.onModuleInit` / `Class.onApplicationBootstrap` hooks the startup
+ * would time (named as `timeLifecycleHooks` names them): what a failed
+ * startup never reached is those it never began, leaving out the module
+ * that holds `ownToken` (this one's). Walks every provider: only on the way
+ * out of a failed startup.
+ */
+export function lifecycleHookNames(modules: ModulesContainer, ownToken: unknown): string[] {
+  const names: string[] = [];
+  for (const moduleRef of modules.values()) {
+    // The module's own providers are not the application's startup.
+    if (moduleRef.providers.has(ownToken as InjectionToken)) continue;
+    for (const collection of [moduleRef.providers, moduleRef.controllers]) {
+      for (const wrapper of collection.values()) {
+        if (wrapper.isAlias || wrapper.isTransient || !wrapper.isDependencyTreeStatic()) continue;
+        const instance = wrapper.instance as Record<string, unknown> | null | undefined;
+        if (!instance || typeof instance !== 'object') continue;
+        for (const method of TIMED_HOOKS) if (typeof instance[method] === 'function') names.push(`${nameOf(wrapper)}.${method}`);
+      }
+    }
+  }
+  return names;
 }
 
 function timeHook(

@@ -83,6 +83,22 @@ export interface IntakeReport {
   error?: string;
 }
 
+/** A failed startup, as the run that rolled it back saw it. */
+export interface StartupRollbackReport {
+  /** Where the startup failed: `init()`, `listen()`, `the warm-up Class.method`, `the startup` (its timeout), `NestFactory.create()`. */
+  failedAt: string;
+  /** The error's message (as `startupError`). */
+  error: string;
+  /** The `@OnShutdown` hooks the rollback ran (by the stop plan), whatever their outcome: what had started was closed by these. */
+  rolledBack: string[];
+  /**
+   * What the startup never reached: each provider's `onModuleInit` /
+   * `onApplicationBootstrap` Nest never called, and the `@WarmUp()` methods
+   * never run. Nest's destroy hooks still run for every provider.
+   */
+  neverStarted: string[];
+}
+
 /** Something still open once the shutdown ended, that would keep the process alive. */
 export interface OpenHandleReport {
   /** `server`, `socket`, `child process`, `timer`, or the handle's own type. */
@@ -154,6 +170,8 @@ export interface ShutdownReport {
   fatalError?: string;
   /** The message of the error that failed the startup (`init()` or `listen()`), when this run rolled it back (reason `startup-failed`). */
   startupError?: string;
+  /** When this run rolled back a failed (or interrupted) startup: where it failed, what was rolled back, what never started. */
+  startup?: StartupRollbackReport;
   /** `process.exit()` calls made during the shutdown; the highest code among them and the outcome's is the exit code. */
   exitCalls?: ExitCall[];
   /** Child processes the application started that were still running after Nest's hooks, and how each was stopped. */

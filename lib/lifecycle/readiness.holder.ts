@@ -23,6 +23,8 @@ export type HeldWork<T> = Promise<T> | (() => Promise<T>);
 export class ReadinessHolder {
   private readonly logger;
   private served = false;
+  /** The warm-ups were started (the application served before any shutdown began). */
+  private warmedUp = false;
 
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) options: ResolvedGracefulOptions,
@@ -41,8 +43,14 @@ export class ReadinessHolder {
   serve(failed: (warmUp: string, error: unknown) => void = () => undefined): void {
     if (this.served) return;
     this.served = true;
+    this.warmedUp = !this.shuttingDown;
     for (const warmUp of this.explorer.explore()) this.warmUp(warmUp, failed);
     this.record.serve();
+  }
+
+  /** The `@WarmUp()` methods never started (the startup failed or was stopped before the application served), for the report. */
+  warmUpsNotStarted(): string[] {
+    return this.warmedUp ? [] : this.explorer.explore().map((warmUp) => warmUp.name);
   }
 
   /** Keeps readiness down while `work` runs; the returned promise settles as the work does. */

@@ -41,6 +41,8 @@ export interface ShutdownFacts {
   openHandles?: OpenHandleReport[];
   /** The error that failed the startup, when the run rolled back a failed startup. */
   startupError?: unknown;
+  /** Where the startup failed, and the steps it never reached, with `startupError`. */
+  startup?: { failedAt: string; neverStarted: string[] };
 }
 
 /**
@@ -100,6 +102,16 @@ export function buildShutdownReport(facts: ShutdownFacts): ShutdownReport {
     deadlineExceeded: facts.deadlineExceeded,
     ...(facts.fatalError !== undefined ? { fatalError: messageOf(facts.fatalError) } : {}),
     ...(facts.startupError !== undefined ? { startupError: messageOf(facts.startupError) } : {}),
+    ...(facts.startupError !== undefined && facts.startup
+      ? {
+          startup: {
+            failedAt: facts.startup.failedAt,
+            error: messageOf(facts.startupError),
+            rolledBack: hooks.filter((hook) => hook.outcome !== 'skipped').map((hook) => hook.name),
+            neverStarted: [...facts.startup.neverStarted],
+          },
+        }
+      : {}),
     ...(facts.exitCalls.length > 0 ? { exitCalls: [...facts.exitCalls] } : {}),
     ...(facts.children && facts.children.length > 0 ? { children: [...facts.children] } : {}),
     openHandles: [...(facts.openHandles ?? [])],

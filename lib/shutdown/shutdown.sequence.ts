@@ -262,7 +262,9 @@ export class ShutdownSequence implements ShutdownHost {
       children: run.children,
       openHandles,
       startupError: this.startup.error?.error,
+      startup: this.startup.error && { failedAt: this.startup.error.where, neverStarted: this.neverStarted() },
     });
+    if (report.startup) this.logger.warn(MESSAGES.startupRolledBack(report.startup.rolledBack, report.startup.neverStarted));
     if (report.openHandles!.length > 0) this.logger.warn(MESSAGES.openHandles(report.openHandles!, run.trigger.exit));
     this.record.lastReport = report;
     this.record.emit({ type: 'shutdown-end', report, at: report.endedAt });
@@ -271,6 +273,16 @@ export class ShutdownSequence implements ShutdownHost {
     if (run.trigger.exit) this.process.exit(report.exitCode);
     run.stopWatchdog();
     return report;
+  }
+
+  /** What a failed startup never reached; the report is built even if the lookup fails. */
+  private neverStarted(): string[] {
+    try {
+      return this.startup.neverStarted(this.readiness.warmUpsNotStarted(), ShutdownSequence);
+    } catch (error) {
+      this.logger.error(MESSAGES.internalError(), stackOf(error));
+      return [];
+    }
   }
 
   // The process side (lib/process/process.events.ts) ends here: a process.exit() call joins the run.

@@ -1,6 +1,6 @@
 import type { ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
-import { timeLifecycleHooks } from '../adapter/nest.adapter.js';
+import { lifecycleHookNames, timeLifecycleHooks } from '../adapter/nest.adapter.js';
 import { STARTUP_ABORT_MS } from '../graceful.constants.js';
 import { descriptionLevel, type GracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
@@ -58,6 +58,17 @@ export class StartupSequence {
     private readonly logger: GracefulLogger,
     private readonly host: StartupHost,
   ) {}
+
+  /**
+   * What a failed startup never reached (`report.startup`): each provider's
+   * lifecycle hook Nest never began, then the `warmUps` never run. Read once,
+   * on the way out.
+   */
+  neverStarted(warmUps: string[], ownToken: unknown): string[] {
+    const begun = new Set(this.tracker.all().map((step) => step.name));
+    const hooks = lifecycleHookNames(this.modules, ownToken).filter((name) => !begun.has(name));
+    return [...new Set(hooks), ...warmUps.map((name) => `${name} (warm-up)`)];
+  }
 
   /** NestFactory handed the application out: the creation ended. */
   created(): void {

@@ -238,7 +238,11 @@ describe.each(NEST_VERSIONS)('a failed startup rolls back (issue 16, item 3) on 
     const order = app.timeline.filter((t) => ['a-open', 'hook-end:ServerA.close', 'nest-destroy:ServerA'].includes(t));
     expect(order).toEqual(['a-open', 'hook-end:ServerA.close', 'nest-destroy:ServerA']);
     expect(app.timeline).not.toContain('listening');
-    expect(readReport(reportFile)).toMatchObject({ reason: 'startup-failed', startupError: 'B cannot connect', exitCode: 1 });
+    const report = readReport(reportFile);
+    expect(report).toMatchObject({ reason: 'startup-failed', startupError: 'B cannot connect', exitCode: 1 });
+    // What was rolled back, and what never started: A's hook ran; B's onModuleInit began (and threw), so nothing is left unstarted.
+    expect(report.startup).toEqual({ failedAt: 'init()', error: 'B cannot connect', rolledBack: ['ServerA.close'], neverStarted: [] });
+    expect(app.output).toContain('Rolled back the failed startup: ran ServerA.close; never started: nothing.');
   });
 
   it('when listen() fails (its port is taken), what started is rolled back and the process exits 1', async () => {

@@ -37,6 +37,11 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
     const report = readReport(reportFile);
     expect(report).toMatchObject({ reason: 'SIGTERM', exitCode: 1 });
     expect(report.startupError).toContain('interrupted by SIGTERM during NestFactory.create()');
+    // Nothing of the lifecycle began: the app's hooks and its warm-up never started (the module's own providers are not listed).
+    const startup = report.startup as { failedAt: string; rolledBack: string[]; neverStarted: string[] };
+    expect(startup.failedAt).toBe('NestFactory.create()');
+    expect(startup.neverStarted).toEqual(expect.arrayContaining(['Warmer.onApplicationBootstrap', 'Warmer.warm (warm-up)']));
+    expect(startup.neverStarted.filter((name) => /^(Shutdown|Graceful)/.test(name))).toEqual([]);
   });
 
   it("a SIGTERM during a hung onModuleInit stops waiting for it, runs A's @OnShutdown hook then Nest's destroy hooks, names the hung provider, and exits 1", async () => {
@@ -53,6 +58,15 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
     const report = readReport(reportFile);
     expect(report).toMatchObject({ reason: 'SIGTERM', exitCode: 1, deadlineExceeded: false });
     expect(report.startupError).toContain('DatabaseService.onModuleInit');
+    // A's hook rolled back what had started; the bootstrap hook and the warm-up after the hung step never began.
+    expect(report.startup).toEqual({
+      failedAt: 'the startup',
+      error: report.startupError,
+      rolledBack: ['ServerA.close'],
+      neverStarted: ['Warmer.onApplicationBootstrap', 'Warmer.warm (warm-up)'],
+    });
+    expect(app.timeline).not.toContain('bootstrap');
+    expect(app.timeline).not.toContain('warm-up');
   });
 
   it('a hung onModuleInit is named at startupTimeoutMs and the startup is rolled back (A closed), exit 1', async () => {
@@ -67,6 +81,8 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
     expect(report).toMatchObject({ reason: 'startup-failed', exitCode: 1 });
     expect(report.startupError).toContain('startupTimeoutMs (1500 ms)');
     expect(report.startupError).toContain('DatabaseService.onModuleInit');
+    expect(report.startup).toMatchObject({ failedAt: 'the startup', rolledBack: ['ServerA.close'], neverStarted: ['Warmer.onApplicationBootstrap', 'Warmer.warm (warm-up)'] });
+    expect(app.output).toContain('Rolled back the failed startup: ran ServerA.close; never started: Warmer.onApplicationBootstrap, Warmer.warm (warm-up).');
   });
 });
 

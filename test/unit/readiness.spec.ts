@@ -233,6 +233,7 @@ describe('a failed startup in a testing module', () => {
     await expect(moduleRef.init()).rejects.toThrow('cannot connect');
     expect(rolledBack).toEqual(['Opened.close', 'Opened.onModuleDestroy']);
     expect(moduleRef.get(GracefulLifecycleService).lastReport).toMatchObject({ reason: 'startup-failed', startupError: 'cannot connect', exitCode: 1 });
+    expect(moduleRef.get(GracefulLifecycleService).lastReport?.startup).toMatchObject({ failedAt: 'init()', rolledBack: ['Opened.close'] });
     expect(moduleRef.get(GracefulLifecycleService).state).toBe('stopped');
   });
 });

@@ -213,6 +213,11 @@ describe('the shutdown sequence (property)', () => {
         if (s.startup === 'hang' || s.startup === 'fail') expect(report.startupError).toBeDefined();
         if (states.includes('failed')) expect(report.startupError).toBeDefined();
         if (report.startupError !== undefined) expect([1, 124]).toContain(report.exitCode);
+        // A rolled-back startup says where it failed, and calls rolled back exactly the hooks that ran.
+        if (report.startupError !== undefined) {
+          expect(report.startup?.error).toBe(report.startupError);
+          expect(report.startup?.rolledBack).toEqual(report.hooks.filter((hook) => hook.outcome !== 'skipped').map((hook) => hook.name));
+        } else expect(report.startup).toBeUndefined();
         expect(fake.listeners.size).toBe(0);
       }),
       { numRuns: 120 },
