@@ -81,7 +81,11 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
     expect(report).toMatchObject({ reason: 'startup-failed', exitCode: 1 });
     expect(report.startupError).toContain('startupTimeoutMs (1500 ms)');
     expect(report.startupError).toContain('DatabaseService.onModuleInit');
-    expect(report.startup).toMatchObject({ failedAt: 'the startup', rolledBack: ['ServerA.close'], neverStarted: ['Warmer.onApplicationBootstrap', 'Warmer.warm (warm-up)'] });
+    expect(report.startup).toMatchObject({
+      failedAt: 'the startup',
+      rolledBack: ['ServerA.close'],
+      neverStarted: ['Warmer.onApplicationBootstrap', 'Warmer.warm (warm-up)'],
+    });
     expect(app.output).toContain('Rolled back the failed startup: ran ServerA.close; never started: Warmer.onApplicationBootstrap, Warmer.warm (warm-up).');
   });
 });
