@@ -80,6 +80,7 @@ export const MESSAGES = {
       .slice(0, 20)
       .map((handle) => handle.description + (handle.createdAt ? ` (created at ${handle.createdAt})` : ''))
       .join('; ')}${handles.length > 20 ? `; and ${handles.length - 20} more` : ''}. Close each in an @OnShutdown() hook.`,
+  workersStopped: (names: string[]) => `Terminated ${names.length} worker thread(s) the application left running: ${names.join(', ')}.`,
   childrenStopped: (names: string[]) => `Stopped ${names.length} child process(es) the application left running: ${names.join(', ')}.`,
   workLost: (count: number, unit: string) => `${count} ${unit}(s) taken were not delivered (their reply or ack was refused by the transport)`,
   intakeFailed: (name: string, error: string) => `Stopping ${name} failed: ${error}. The drain goes on without it.`,

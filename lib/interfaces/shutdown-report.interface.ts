@@ -18,7 +18,7 @@ export interface HookReport {
 
 /** One step of the shutdown, for the timeline. */
 export interface StageReport {
-  name: 'readiness delay' | 'drain' | 'hooks' | "Nest's hooks" | 'child processes' | 'final hooks';
+  name: 'readiness delay' | 'drain' | 'hooks' | "Nest's hooks" | 'child processes' | 'worker threads' | 'final hooks';
   /** Epoch milliseconds. */
   start: number;
   end: number;
@@ -101,7 +101,7 @@ export interface StartupRollbackReport {
 
 /** Something still open once the shutdown ended, that would keep the process alive. */
 export interface OpenHandleReport {
-  /** `server`, `socket`, `child process`, `timer`, or the handle's own type. */
+  /** `server`, `socket`, `child process`, `worker thread`, `timer`, or the handle's own type. */
   type: string;
   /** e.g. `Server on 127.0.0.1:3000`, `127.0.0.1:51234 -> 127.0.0.1:6379`, `pid 4242 (sleep)`. */
   description: string;
@@ -117,6 +117,15 @@ export interface ChildProcessReport {
   stoppedBy: 'SIGTERM' | 'SIGKILL';
   exitCode: number | null;
   signal: string | null;
+}
+
+/** A worker thread the application started that was still running after Nest's hooks, terminated by the module. */
+export interface WorkerThreadReport {
+  /** `worker thread 3 (created at Reports.start (/app/dist/reports.js:12:20))`. */
+  name: string;
+  /** It exited before the deadline. */
+  stopped: boolean;
+  exitCode: number | null;
 }
 
 /** A `process.exit()` call made during the shutdown (by a hook or a library); the shutdown went on. */
@@ -176,6 +185,8 @@ export interface ShutdownReport {
   exitCalls?: ExitCall[];
   /** Child processes the application started that were still running after Nest's hooks, and how each was stopped. */
   children?: ChildProcessReport[];
+  /** Worker threads the application started that were still running after Nest's hooks, terminated and awaited. */
+  workers?: WorkerThreadReport[];
   /**
    * What would still keep the process alive when the shutdown ended (servers,
    * sockets, child processes, timers created since the module started): a

@@ -1,6 +1,6 @@
 /**
  * What would keep the process alive once the shutdown has ended: servers,
- * sockets, child processes and timers created after the module started,
+ * sockets, child processes, worker threads and timers created after the module started,
  * still open. Node lists them (`process._getActiveHandles()`, and the types
  * of the rest in `process.getActiveResourcesInfo()`); a baseline taken when
  * the module starts leaves out what the process had before (a test
@@ -10,6 +10,7 @@
 import { createHook, type AsyncHook } from 'node:async_hooks';
 import type { ChildProcess } from 'node:child_process';
 import type { OpenHandleReport } from '../interfaces/shutdown-report.interface.js';
+import { WorkerWatch } from './worker-threads.js';
 
 type Handle = { constructor?: { name?: string }; _handle?: object; fd?: number } & Record<string, unknown>;
 const activeHandles = (): Handle[] => (process as unknown as { _getActiveHandles?(): Handle[] })._getActiveHandles?.() ?? [];
@@ -36,6 +37,8 @@ export class HandleWatch {
   /** With tracing: the timers created since, until destroyed. */
   private readonly timers = new Map<number, { timer: { hasRef?(): boolean }; site: string }>();
   private hook?: AsyncHook;
+  /** Worker threads, which Node does not list: announced as they are created. */
+  private readonly threads = new WorkerWatch();
 
   constructor(trace: boolean) {
     this.before = new WeakSet(activeHandles());
@@ -72,6 +75,11 @@ export class HandleWatch {
     ) as ChildProcess[];
   }
 
+  /** Worker threads started since the module started, still running (not the module's own). */
+  workers(): ReturnType<WorkerWatch['left']> {
+    return this.threads.left();
+  }
+
   /**
    * What is still open, once what the last stages closed has had a few turns
    * of the event loop to finish closing (a socket's peer answering its FIN, a
@@ -102,6 +110,7 @@ export class HandleWatch {
       const site = handle._handle ? this.created.get(handle._handle) : undefined;
       open.push({ ...describe(handle), ...(site ? { createdAt: site } : {}) });
     }
+    for (const { name } of this.threads.left()) open.push({ type: 'worker thread', description: name });
     if (this.hook) {
       for (const { timer, site } of this.timers.values()) {
         if (timer.hasRef?.() !== false && !TEST_RUNNER.test(site)) open.push({ type: 'timer', description: 'a timer', createdAt: site });
@@ -114,6 +123,7 @@ export class HandleWatch {
   }
 
   release(): void {
+    this.threads.release();
     this.hook?.disable();
     this.timers.clear();
     this.sites.clear();

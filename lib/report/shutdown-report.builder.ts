@@ -14,6 +14,7 @@ import type {
   ShutdownReport,
   StageReport,
   ReadinessDelayReport,
+  WorkerThreadReport,
 } from '../interfaces/shutdown-report.interface.js';
 import type { HookRun } from '../scheduler/stop.scheduler.js';
 
@@ -38,6 +39,7 @@ export interface ShutdownFacts {
   /** `process.exit()` calls made during the shutdown, which it outlived. */
   exitCalls: ExitCall[];
   children?: ChildProcessReport[];
+  workers?: WorkerThreadReport[];
   openHandles?: OpenHandleReport[];
   /** The error that failed the startup, when the run rolled back a failed startup. */
   startupError?: unknown;
@@ -114,6 +116,7 @@ export function buildShutdownReport(facts: ShutdownFacts): ShutdownReport {
       : {}),
     ...(facts.exitCalls.length > 0 ? { exitCalls: [...facts.exitCalls] } : {}),
     ...(facts.children && facts.children.length > 0 ? { children: [...facts.children] } : {}),
+    ...(facts.workers && facts.workers.length > 0 ? { workers: [...facts.workers] } : {}),
     openHandles: [...(facts.openHandles ?? [])],
     exitCode: exitCodeOf({ ...facts, hooks }),
   };

@@ -8,6 +8,7 @@
  * kills the process a moment later.
  */
 import { Worker } from 'node:worker_threads';
+import { ownWorker } from '../process/worker-threads.js';
 
 const SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -35,6 +36,7 @@ export class DeadlineWatchdog {
   /** `message` may contain `%RUNNING%`, replaced by the names last given to `running()`. */
   constructor(ms: number, code: number, message: string, running: string) {
     this.worker = new Worker(SOURCE, { eval: true, workerData: { ms, code, message, running, killAfterMs: KILL_AFTER_MS }, stdout: false, stderr: false });
+    ownWorker(this.worker);
     // It must never keep the process alive, nor fail it.
     this.worker.unref();
     this.worker.on('error', () => undefined);

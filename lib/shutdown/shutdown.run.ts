@@ -9,6 +9,7 @@ import type {
   ReadinessDelayReport,
   ShutdownReport,
   StageReport,
+  WorkerThreadReport,
 } from '../interfaces/shutdown-report.interface.js';
 import type { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 import type { ProcessSignals } from '../process/process-signals.js';
@@ -74,6 +75,7 @@ export class ShutdownRun {
   delay?: ReadinessDelayReport;
   readonly exitCalls: ExitCall[] = [];
   children?: ChildProcessReport[];
+  workers?: WorkerThreadReport[];
   /** Nest's hooks threw, or the module failed internally. */
   failed = false;
   private deadlineTimer?: NodeJS.Timeout;

@@ -20,6 +20,7 @@ import { stopChildren } from '../process/child-processes.js';
 import { HandleWatch } from '../process/open-handles.js';
 import { ProcessEvents } from '../process/process.events.js';
 import { ProcessSignals } from '../process/process-signals.js';
+import { stopWorkers } from '../process/worker-threads.js';
 import { buildShutdownReport, stackOf } from '../report/shutdown-report.builder.js';
 import { StartupSequence } from '../startup/startup.sequence.js';
 import { untilAborted } from './abortable-delay.js';
@@ -196,6 +197,11 @@ export class ShutdownSequence implements ShutdownHost {
         run.children = await run.stage('child processes', () => stopChildren(children, run.expired.signal));
         this.logger.warn(MESSAGES.childrenStopped(run.children.map((child) => `${child.name} by ${child.stoppedBy}`)));
       }
+      const workers = this.handles.workers();
+      if (workers.length > 0) {
+        run.workers = await run.stage('worker threads', () => stopWorkers(workers, run.expired.signal));
+        this.logger.warn(MESSAGES.workersStopped(run.workers.map((worker) => worker.name)));
+      }
       // The final phase has a bound of its own, kept back from the deadline.
       run.disarmDeadline();
       if (finalPlan.phases.length > 0) await run.stage('final hooks', () => this.hooks.run(run, finalPlan, options.finalTimeoutMs));
@@ -260,6 +266,7 @@ export class ShutdownSequence implements ShutdownHost {
       sequenceFailed: run.failed,
       exitCalls: run.exitCalls,
       children: run.children,
+      workers: run.workers,
       openHandles,
       startupError: this.startup.error?.error,
       startup: this.startup.error && { failedAt: this.startup.error.where, neverStarted: this.neverStarted() },

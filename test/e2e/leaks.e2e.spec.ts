@@ -33,18 +33,22 @@ function alive(pid: number): boolean {
 }
 
 describe('nothing left behind at the exit', () => {
-  it('a provider that closes nothing: its server, socket and timer are named with where they were created, its child process is stopped and gone', async () => {
+  it('a provider that closes nothing: its server, socket and timer are named with where they were created, its child process is stopped and gone, its worker thread terminated and named', async () => {
     const { app, report } = start({ LEAK: '1' });
     const opened = await app.event('opened');
     app.signal('SIGTERM');
     expect(await app.exited).toEqual({ code: 0, signal: null });
-    const { openHandles = [], children = [] } = report();
+    const { openHandles = [], children = [], workers = [] } = report();
     const types = openHandles.map((handle) => handle.type);
     expect(types).toEqual(expect.arrayContaining(['server', 'socket', 'timer']));
     expect(openHandles.find((handle) => handle.type === 'server')!.description).toContain(`:${String(opened.serverPort)}`);
     for (const handle of openHandles) expect(handle.createdAt).toContain('leak.app');
     expect(children).toEqual([expect.objectContaining({ name: `pid ${String(opened.childPid)} (sleep)`, stoppedBy: 'SIGTERM', signal: 'SIGTERM' })]);
     expect(alive(Number(opened.childPid))).toBe(false);
+    // Not the module's own watchdog thread: only the application's.
+    expect(workers).toEqual([expect.objectContaining({ stopped: true })]);
+    expect(workers[0].name).toMatch(new RegExp(`^worker thread ${String(opened.workerThreadId)} \\(created at .*leak\\.app`));
+    expect(app.output).toContain(`Terminated 1 worker thread(s) the application left running: worker thread ${String(opened.workerThreadId)} (created at`);
     expect(app.output).toMatch(/handle\(s\) opened since startup are still open after the shutdown \(the process exits anyway\)/);
     expect(app.output).toContain(`Stopped 1 child process(es) the application left running: pid ${String(opened.childPid)} (sleep) by SIGTERM`);
   });
@@ -56,6 +60,7 @@ describe('nothing left behind at the exit', () => {
     expect(await app.exited).toEqual({ code: 0, signal: null });
     expect(report().openHandles).toEqual([]);
     expect(report().children).toBeUndefined();
+    expect(report().workers).toBeUndefined();
   });
 });
 
