@@ -36,6 +36,7 @@ import { StopScheduler, type HookRun } from '../scheduler/stop.scheduler.js';
 import { untilAborted } from './abortable-delay.js';
 import { namesAtMost, RunningHooks } from './running-hooks.list.js';
 import { readinessDelay } from './readiness-delay.stage.js';
+import { claimCreateWindow } from '../process/create.window.js';
 import { ProcessSignals } from '../process/process-signals.js';
 import { ProcessEvents } from '../process/process.events.js';
 import { ShutdownPlanner } from './shutdown.planner.js';
@@ -164,8 +165,9 @@ export class ShutdownSequence implements ShutdownHost {
     registerShutdownHost(modules, this);
     // Every long request may listen to it.
     setMaxListeners(0, this.drainBegan.signal);
-    // From here on (inside NestFactory.create(): an async factory may still be connecting) a signal goes through the one sequence.
-    this.listenTo(options.signals);
+    // Inside NestFactory.create() (an async factory may still be connecting) a signal goes through the one sequence from here on,
+    // with those that arrived before the module existed; a module built otherwise (a testing module) listens once attached.
+    claimCreateWindow(options, () => this.listenTo(options.signals), (signal) => this.events.onSignal(signal));
   }
 
   /**
