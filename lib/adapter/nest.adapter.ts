@@ -303,42 +303,43 @@ const IMPORTS_METADATA = 'imports';
 
 /**
  * Walks the import graph of `root` as Nest will scan it (module classes,
- * dynamic modules, `forwardRef()`s, module metadata), without scanning it:
- * `pick` is offered every dynamic module (and metadata object) once.
- * `unsure` when a part of the graph is a promise (an async dynamic module,
- * known only once Nest has awaited it). Reads module metadata only: its work
- * grows with the modules, never with the providers.
+ * dynamic modules, `forwardRef()`s, module metadata), without scanning it,
+ * breadth first: `pick` is offered each dynamic module (and metadata object)
+ * once, until it returns something. `unsure` when a part of the graph walked
+ * is a promise (an async dynamic module, known only once Nest has awaited
+ * it). Reads module metadata only: its work grows with the modules (a module
+ * imported by the root is found after the root's imports), never with the
+ * providers.
  */
-export function findInImports<T>(root: unknown, pick: (node: object) => T | undefined): { found: T[]; unsure: boolean } {
-  const found: T[] = [];
+export function findInImports<T>(root: unknown, pick: (node: object) => T | undefined): { found?: T; unsure: boolean } {
   let unsure = false;
   const seen = new Set<unknown>();
-  const stack: unknown[] = [root];
+  const queue: unknown[] = [root];
   const getMetadata = (Reflect as { getMetadata?: (key: string, target: object) => unknown }).getMetadata;
-  while (stack.length > 0) {
-    const node = stack.pop();
+  for (let next = 0; next < queue.length; next++) {
+    const node = queue[next];
     if (!node || (typeof node !== 'object' && typeof node !== 'function') || seen.has(node)) continue;
     seen.add(node);
     if (typeof (node as { then?: unknown }).then === 'function') {
       unsure = true;
     } else if (typeof node === 'function') {
       const imports = getMetadata?.(IMPORTS_METADATA, node);
-      if (Array.isArray(imports)) for (const each of imports) stack.push(each);
+      if (Array.isArray(imports)) for (const each of imports) queue.push(each);
     } else if (typeof (node as { forwardRef?: unknown }).forwardRef === 'function') {
       try {
-        stack.push((node as { forwardRef: () => unknown }).forwardRef());
+        queue.push((node as { forwardRef: () => unknown }).forwardRef());
       } catch {
         unsure = true;
       }
     } else {
-      const picked = pick(node);
-      if (picked !== undefined) found.push(picked);
+      const found = pick(node);
+      if (found !== undefined) return { found, unsure };
       const { module, imports } = node as { module?: unknown; imports?: unknown };
-      if (module) stack.push(module);
-      if (Array.isArray(imports)) for (const each of imports) stack.push(each);
+      if (module) queue.push(module);
+      if (Array.isArray(imports)) for (const each of imports) queue.push(each);
     }
   }
-  return { found, unsure };
+  return { unsure };
 }
 
 /**

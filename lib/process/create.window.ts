@@ -58,8 +58,8 @@ function ticketOf(target: unknown): ModuleTicket | undefined {
 export function watchCreateCalls(): void {
   watchNestFactory((root) => {
     const { found, unsure } = findInImports(root, ticketOf);
-    if (found.length === 0 && !unsure) return undefined;
-    const window = new CreateWindow(found, unsure);
+    if (!found && !unsure) return undefined;
+    const window = new CreateWindow(found ? [found] : [], unsure);
     return (failed) => window.settle(failed);
   });
 }

@@ -70,6 +70,25 @@ describe('signals from the first instant of NestFactory.create() (issue 16, item
     await app.close();
   });
 
+  it('two applications created at once: each create() listens from its start, and each module takes over its own', async () => {
+    const before = process.listenerCount('SIGTERM');
+    const one = gated(GracefulModule.forRoot({ logger: false, platform: 'none' }));
+    const two = gated(GracefulModule.forRoot({ logger: false, platform: 'none' }));
+    const creating = [NestFactory.create(one.GatedModule, { logger: false }), NestFactory.create(two.GatedModule, { logger: false })];
+    // One process listener, two subscriptions (one per create() call).
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    expect(signalSubscribers('SIGTERM')).toBe(2);
+    two.open();
+    one.open();
+    const apps = await Promise.all(creating);
+    expect(signalSubscribers('SIGTERM')).toBe(2);
+    await Promise.all(apps.map((app) => app.init()));
+    await nextTurn();
+    expect(signalSubscribers('SIGTERM')).toBe(2);
+    await Promise.all(apps.map((app) => app.close()));
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+
   it('create() of a module graph without GracefulModule listens to nothing, even once forRoot() was called in the process', async () => {
     const before = process.listenerCount('SIGTERM');
     const creating = NestFactory.create(EmptyModule, { logger: false });
