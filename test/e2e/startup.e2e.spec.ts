@@ -91,6 +91,19 @@ describe.each(NEST_VERSIONS)('a signal before the module exists, in the first in
     expect(report.startupError).toContain('interrupted by SIGTERM during NestFactory.create()');
   });
 
+  it('two SIGINTs (Ctrl+C twice) before the module exists: both held, handed over in order; the second exits 130', async () => {
+    const app = apps.start(fixture('early-signal.app.js'), { EARLY: 'scan' });
+    await app.event('inside-create');
+    const heldInterrupts = () => app.output.split('SIGINT arrived inside NestFactory.create(), before the module').length - 1;
+    app.signal('SIGINT');
+    await app.until(() => heldInterrupts() === 1, 'the first SIGINT held');
+    app.signal('SIGINT');
+    await app.until(() => heldInterrupts() === 2, 'the second SIGINT held');
+    app.send('go');
+    expect(await app.exited).toEqual({ code: 130, signal: null });
+    expect(app.output).toContain('SIGINT arrived during the startup (NestFactory.create())');
+  });
+
   it("create() fails after the signal, before the module exists: the caller gets the error, then the signal takes Node's default action, named", async () => {
     const app = apps.start(fixture('early-signal.app.js'), { EARLY: 'fail' });
     await app.event('inside-create');
