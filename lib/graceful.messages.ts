@@ -117,6 +117,18 @@ export const MESSAGES = {
         ? "Nothing of Nest's lifecycle has begun; exit code 1."
         : `The step under way has ${waitMs} ms to end; then what had started is rolled back, and a step left running makes the exit code 1.`
     }`,
+  signalHeld: (signal: string, ms: number) =>
+    `${signal} arrived inside NestFactory.create(), before the module's providers exist: it is held until they do (at most ${ms} ms), then the startup stops.`,
+  signalDefaultAction: (signal: string, why: 'failed' | 'hung' | 'absent' | 'unhandled', ms: number) =>
+    `${signal} arrived inside NestFactory.create(), ${
+      why === 'failed'
+        ? 'which failed before the module existed'
+        : why === 'hung'
+          ? `which did not create the module within ${ms} ms of it`
+          : why === 'absent'
+            ? 'which created no nestjs-graceful module'
+            : "and the module's signals option leaves it out"
+    }: the process ends as ${signal} ends it (Node's default action).`,
   startupInterruptedReason: (reason: string, where: string, running: string[]) =>
     `interrupted by ${reason} during ${where}${running.length > 0 ? ` (still running: ${running.join('; ')})` : ''}`,
   startupRolledBack: (rolledBack: string[], neverStarted: string[]) =>

@@ -15,6 +15,7 @@ import { LifecycleRecord } from './lifecycle/lifecycle.record.js';
 import { ReadinessHolder } from './lifecycle/readiness.holder.js';
 import { resolveGracefulOptions } from './options/graceful-options.resolver.js';
 import { ShutdownObservers } from './observe/shutdown.observers.js';
+import { stampTicket, watchCreateCalls, type ModuleTicket } from './process/create.window.js';
 import { ProcessSignals } from './process/process-signals.js';
 import { ShutdownPlanner } from './shutdown/shutdown.planner.js';
 import { StartupDiagnostics } from './shutdown/startup.diagnostics.js';
@@ -30,46 +31,64 @@ export class GracefulModule {
   /** Options are validated here, so a bad one stops the application before it starts. */
   static forRoot(options: GracefulModuleOptions = {}): DynamicModule {
     const resolved = resolveGracefulOptions(options);
-    return GracefulModule.assemble({ provide: GRACEFUL_MODULE_OPTIONS, useValue: resolved });
+    const ticket: ModuleTicket = { signals: resolved.signals, logger: resolved.logger };
+    return GracefulModule.assemble({ provide: GRACEFUL_MODULE_OPTIONS, useValue: stampTicket(resolved, ticket) }, [], ticket);
   }
 
+  /** Until its factory has resolved the options, a signal inside `NestFactory.create()` is one of the default signals. */
   static forRootAsync(options: GracefulModuleAsyncOptions): DynamicModule {
+    const ticket: ModuleTicket = {};
     return GracefulModule.assemble(
       {
         provide: GRACEFUL_MODULE_OPTIONS,
-        useFactory: async (...args: unknown[]) => resolveGracefulOptions(await options.useFactory(...args)),
+        useFactory: async (...args: unknown[]) => {
+          const resolved = resolveGracefulOptions(await options.useFactory(...args));
+          ticket.signals = resolved.signals;
+          ticket.logger = resolved.logger;
+          return stampTicket(resolved, ticket);
+        },
         inject: options.inject ?? [],
       },
       options.imports ?? [],
+      ticket,
     );
   }
 
-  private static assemble(optionsProvider: Provider, imports: DynamicModule['imports'] = []): DynamicModule {
-    return {
-      module: GracefulModule,
-      global: true,
-      imports: [DiscoveryModule, ...imports],
-      providers: [
-        optionsProvider,
-        LifecycleRecord,
-        WorkTracker,
-        ShutdownHookAccessor,
-        DecoratedProviderScanner,
-        ShutdownHookExplorer,
-        WarmUpAccessor,
-        WarmUpExplorer,
-        ReadinessHolder,
-        ShutdownPlanner,
-        ShutdownObservers,
-        ProcessSignals,
-        IntakeRegistry,
-        StartupDiagnostics,
-        ShutdownSequence,
-        GracefulLifecycleService,
-        HealthIndicatorService,
-        GracefulHealthIndicator,
-      ],
-      exports: [GracefulLifecycleService, GracefulHealthIndicator],
-    };
+  /**
+   * `ticket` goes on the dynamic module: a `NestFactory.create()` whose module
+   * graph holds it listens to the module's signals from its first instant
+   * (lib/process/create.window.ts).
+   */
+  private static assemble(optionsProvider: Provider, imports: DynamicModule['imports'], ticket: ModuleTicket): DynamicModule {
+    watchCreateCalls();
+    return stampTicket(
+      {
+        module: GracefulModule,
+        global: true,
+        imports: [DiscoveryModule, ...(imports ?? [])],
+        providers: [
+          optionsProvider,
+          LifecycleRecord,
+          WorkTracker,
+          ShutdownHookAccessor,
+          DecoratedProviderScanner,
+          ShutdownHookExplorer,
+          WarmUpAccessor,
+          WarmUpExplorer,
+          ReadinessHolder,
+          ShutdownPlanner,
+          ShutdownObservers,
+          ProcessSignals,
+          IntakeRegistry,
+          StartupDiagnostics,
+          ShutdownSequence,
+          GracefulLifecycleService,
+          HealthIndicatorService,
+          GracefulHealthIndicator,
+        ],
+        exports: [GracefulLifecycleService, GracefulHealthIndicator],
+      },
+      ticket,
+    );
   }
 }

@@ -253,6 +253,96 @@ function installInterception(): void {
   );
 }
 
+/** What a NestFactory.create*() call is told, as it begins, for each call; what it returns is called as the call settles. */
+export type CreateWatcher = (rootModule: unknown) => ((failed: boolean) => void) | undefined;
+
+const CREATE_METHODS = ['create', 'createApplicationContext', 'createMicroservice'] as const;
+
+/**
+ * Calls `watcher` as each `NestFactory.create()`, `createApplicationContext()`
+ * or `createMicroservice()` begins, before Nest has scanned anything, with the
+ * root module it was given; then what `watcher` returned once the call has
+ * settled (after the caller's own reactions to it). Installed once per process,
+ * by whichever copy of the package comes first: its watcher serves the others.
+ * A call costs the watcher's work and nothing per provider.
+ */
+export function watchNestFactory(watcher: CreateWatcher): void {
+  const factory = Object.getPrototypeOf(NestFactory) as Record<string, unknown>;
+  for (const method of CREATE_METHODS) {
+    if (typeof factory[method] !== 'function') continue;
+    patch(
+      factory,
+      method,
+      (original) =>
+        function (this: unknown, ...args: unknown[]) {
+          const settle = watcher(args[0]);
+          if (!settle) return original.apply(this, args);
+          let result: Promise<unknown>;
+          try {
+            result = Promise.resolve(original.apply(this, args));
+          } catch (error) {
+            settle(true);
+            throw error;
+          }
+          return result.then(
+            (value) => {
+              settle(false);
+              return value;
+            },
+            (error: unknown) => {
+              settle(true);
+              throw error;
+            },
+          );
+        },
+    );
+  }
+}
+
+/** Module metadata's key for a module's imports (`MODULE_METADATA.IMPORTS` of @nestjs/common). */
+const IMPORTS_METADATA = 'imports';
+
+/**
+ * Walks the import graph of `root` as Nest will scan it (module classes,
+ * dynamic modules, `forwardRef()`s, module metadata), without scanning it,
+ * breadth first: `pick` is offered each dynamic module (and metadata object)
+ * once, until it returns something. `unsure` when a part of the graph walked
+ * is a promise (an async dynamic module, known only once Nest has awaited
+ * it). Reads module metadata only: its work grows with the modules (a module
+ * imported by the root is found after the root's imports), never with the
+ * providers.
+ */
+export function findInImports<T>(root: unknown, pick: (node: object) => T | undefined): { found?: T; unsure: boolean } {
+  let unsure = false;
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [root];
+  const getMetadata = (Reflect as { getMetadata?: (key: string, target: object) => unknown }).getMetadata;
+  for (let next = 0; next < queue.length; next++) {
+    const node = queue[next];
+    if (!node || (typeof node !== 'object' && typeof node !== 'function') || seen.has(node)) continue;
+    seen.add(node);
+    if (typeof (node as { then?: unknown }).then === 'function') {
+      unsure = true;
+    } else if (typeof node === 'function') {
+      const imports = getMetadata?.(IMPORTS_METADATA, node);
+      if (Array.isArray(imports)) for (const each of imports) queue.push(each);
+    } else if (typeof (node as { forwardRef?: unknown }).forwardRef === 'function') {
+      try {
+        queue.push((node as { forwardRef: () => unknown }).forwardRef());
+      } catch {
+        unsure = true;
+      }
+    } else {
+      const found = pick(node);
+      if (found !== undefined) return { found, unsure };
+      const { module, imports } = node as { module?: unknown; imports?: unknown };
+      if (module) queue.push(module);
+      if (Array.isArray(imports)) for (const each of imports) queue.push(each);
+    }
+  }
+  return { unsure };
+}
+
 /**
  * A standalone microservice (`NestFactory.createMicroservice()`): Nest's
  * `NestMicroservice.close()` closes its transport server first, then runs

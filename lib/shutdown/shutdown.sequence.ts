@@ -17,6 +17,7 @@ import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 import { ReadinessHolder } from '../lifecycle/readiness.holder.js';
 import type { ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { stopChildren } from '../process/child-processes.js';
+import { claimCreateWindow } from '../process/create.window.js';
 import { HandleWatch } from '../process/open-handles.js';
 import { ProcessEvents } from '../process/process.events.js';
 import { ProcessSignals } from '../process/process-signals.js';
@@ -109,8 +110,9 @@ export class ShutdownSequence implements ShutdownHost {
     registerShutdownHost(modules, this);
     // Every long request may listen to it.
     setMaxListeners(0, this.drainBegan.signal);
-    // From here on (inside NestFactory.create(): an async factory may still be connecting) a signal goes through the one sequence.
-    this.listenTo(options.signals);
+    // Inside NestFactory.create() (an async factory may still be connecting) a signal goes through the one sequence from here on,
+    // with those that arrived before the module existed; a module built otherwise (a testing module) listens once attached.
+    claimCreateWindow(options, () => this.listenTo(options.signals), (signal) => this.events.onSignal(signal));
   }
 
   /**

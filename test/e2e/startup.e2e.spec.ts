@@ -90,6 +90,72 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
   });
 });
 
+describe.each(NEST_VERSIONS)('a signal before the module exists, in the first instants of NestFactory.create() (issue 16, item 4) on %s', (_nest, fixture) => {
+  const held = 'SIGTERM arrived inside NestFactory.create(), before the module';
+
+  it.each([
+    ['while Nest still scans the modules (an async dynamic module imported before GracefulModule)', 'scan'],
+    ["while an async factory that forRootAsync()'s options need is connecting", 'options'],
+  ])('%s: held, then goes through the sequence once it exists: logged, reported, exit 1, not killed by the signal', async (_what, mode) => {
+    const reportFile = reportPath(`early-${mode}`);
+    const app = apps.start(fixture('early-signal.app.js'), { EARLY: mode, GRACEFUL_OPTIONS: options({ reportFile }) });
+    await app.event('inside-create');
+    app.signal('SIGTERM');
+    await app.printed(held);
+    app.send('go');
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output).toContain('SIGTERM arrived during the startup (NestFactory.create())');
+    expect(app.timeline).not.toContain('listening');
+    const report = readReport(reportFile);
+    expect(report).toMatchObject({ reason: 'SIGTERM', exitCode: 1 });
+    expect(report.startupError).toContain('interrupted by SIGTERM during NestFactory.create()');
+  });
+
+  it('two SIGINTs (Ctrl+C twice) before the module exists: both held, handed over in order; the second exits 130', async () => {
+    const app = apps.start(fixture('early-signal.app.js'), { EARLY: 'scan' });
+    await app.event('inside-create');
+    const heldInterrupts = () => app.output.split('SIGINT arrived inside NestFactory.create(), before the module').length - 1;
+    app.signal('SIGINT');
+    await app.until(() => heldInterrupts() === 1, 'the first SIGINT held');
+    app.signal('SIGINT');
+    await app.until(() => heldInterrupts() === 2, 'the second SIGINT held');
+    app.send('go');
+    expect(await app.exited).toEqual({ code: 130, signal: null });
+    expect(app.output).toContain('SIGINT arrived during the startup (NestFactory.create())');
+  });
+
+  it("create() fails after the signal, before the module exists: the caller gets the error, then the signal takes Node's default action, named", async () => {
+    const app = apps.start(fixture('early-signal.app.js'), { EARLY: 'fail' });
+    await app.event('inside-create');
+    app.signal('SIGTERM');
+    await app.printed(held);
+    app.send('go');
+    expect(await app.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(app.events.find((e) => e.type === 'caught')).toMatchObject({ message: 'config server unreachable' });
+    expect(app.output).toContain('SIGTERM arrived inside NestFactory.create(), which failed before the module existed: the process ends as SIGTERM ends it');
+  });
+
+  it("create() hangs before the module exists: the signal is not held past the bound, and takes Node's default action, named", async () => {
+    const app = apps.start(fixture('early-signal.app.js'), { EARLY: 'hang' });
+    await app.event('inside-create');
+    app.signal('SIGTERM');
+    await app.printed(held);
+    app.send('go');
+    expect(await app.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(app.output).toMatch(
+      /SIGTERM arrived inside NestFactory\.create\(\), which did not create the module within \d+ ms of it: the process ends as SIGTERM ends it/,
+    );
+  });
+
+  it("a process that imports the module and never calls NestFactory.create() keeps Node's default: killed by SIGTERM, nothing swallowed", async () => {
+    const app = apps.start(fixture('early-signal.app.js'), { EARLY: 'never' });
+    await app.event('imported', { module: 'AppModule' });
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(app.output).not.toContain('SIGTERM arrived');
+  });
+});
+
 describe('the startup timeline (issue 16, item 2)', () => {
   it("at debug level, lists each provider's onModuleInit, listen() and init() with their durations once the app has started", async () => {
     const app = apps.start('hung-start.app.js', { DEBUG_LOG: '1' });
