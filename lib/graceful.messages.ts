@@ -139,6 +139,7 @@ export const MESSAGES = {
     `Stopped waiting for the startup after ${ms} ms; left running: ${running.join('; ')}. Rolling back without it.`,
   startupTimedOut: (ms: number, running: string[]) =>
     `The startup did not end within startupTimeoutMs (${ms} ms); still running: ${running.length > 0 ? running.join('; ') : 'nothing the module can name (code after NestFactory.create() that has not called listen() or init())'}.`,
+  createStillRunning: () => 'NestFactory.create() (a module or an async provider factory has not resolved)',
   startupTimeoutReason: (ms: number, running: string[]) =>
     `the startup exceeded startupTimeoutMs (${ms} ms)${running.length > 0 ? `; still running: ${running.join('; ')}` : ''}`,
   startupAfterShutdown: (step: string) => `${step} was called after the shutdown began (a signal arrived during the startup): the application does not start.`,

@@ -112,7 +112,15 @@ export class ShutdownSequence implements ShutdownHost {
     setMaxListeners(0, this.drainBegan.signal);
     // Inside NestFactory.create() (an async factory may still be connecting) a signal goes through the one sequence from here on,
     // with those that arrived before the module existed; a module built otherwise (a testing module) listens once attached.
-    claimCreateWindow(options, () => this.listenTo(options.signals), (signal) => this.events.onSignal(signal));
+    // There, startupTimeoutMs counts from now: a factory that never resolves is a hung start too.
+    if (
+      claimCreateWindow(
+        options,
+        () => this.listenTo(options.signals),
+        (signal) => this.events.onSignal(signal),
+      )
+    )
+      this.startup.armTimeout();
   }
 
   /**
@@ -125,7 +133,9 @@ export class ShutdownSequence implements ShutdownHost {
   created(): void {
     this.startup.created();
     this.unstartedCheck = setImmediate(() => {
-      if (!this.app && !this.run) this.process.releaseSignals();
+      if (this.app || this.run) return;
+      this.process.releaseSignals();
+      this.startup.stopWatching();
     });
   }
 

@@ -49,6 +49,7 @@ export class StartupSequence {
   /** A run (a signal, close(), shutdown(), a fatal error) interrupted the startup: its reason, and where. */
   private interrupted?: { reason: string; where: string };
   private timer?: NodeJS.Timeout;
+  private timerArmed = false;
   private watch?: Subscription;
 
   constructor(
@@ -102,8 +103,7 @@ export class StartupSequence {
    */
   attach(): void {
     timeLifecycleHooks(this.modules, (name) => this.tracker.begin(name));
-    const ms = this.options.startupTimeoutMs;
-    if (ms !== undefined) this.timer = setTimeout(() => this.onTimeout(ms), ms);
+    this.armTimeout();
     this.watch = this.record.events$.subscribe((event) => {
       if (event.type === 'readiness-hold-end') this.tracker.ended(event.name, event.at - event.durationMs, event.at, event.outcome);
       if (event.type !== 'started') return;
@@ -113,9 +113,22 @@ export class StartupSequence {
     });
   }
 
-  /** The startup timeout and the watch end (it started, or a run began). */
+  /**
+   * Arms `startupTimeoutMs`, once: from the module's construction when Nest
+   * builds it inside `NestFactory.create()` (a factory that never resolves is
+   * a hung start too), else from the first attach (`init()`, `listen()`).
+   */
+  armTimeout(): void {
+    const ms = this.options.startupTimeoutMs;
+    if (ms === undefined || this.timerArmed) return;
+    this.timerArmed = true;
+    this.timer = setTimeout(() => this.onTimeout(ms), ms);
+  }
+
+  /** The startup timeout and the watch end (it started, a run began, or a module created was not started: its attach re-arms). */
   stopWatching(): void {
     clearTimeout(this.timer);
+    this.timerArmed = false;
     // Unsubscribed on the next turn: this may run inside the subscription's own callback.
     const watch = this.watch;
     this.watch = undefined;
@@ -222,8 +235,10 @@ export class StartupSequence {
 
   private onTimeout(ms: number): void {
     if (this.record.started || this.host.shuttingDown) return;
-    const running = this.tracker.running();
+    // Inside NestFactory.create() no provider's lifecycle hook has begun: what runs is Nest resolving the graph.
+    const inCreate = this.inCreate;
+    const running = inCreate ? [MESSAGES.createStillRunning()] : this.tracker.running();
     this.logger.error(MESSAGES.startupTimedOut(ms, running));
-    void this.fail('the startup', new Error(MESSAGES.startupTimeoutReason(ms, running)));
+    void this.fail(inCreate ? 'NestFactory.create()' : 'the startup', new Error(MESSAGES.startupTimeoutReason(ms, running)));
   }
 }

@@ -69,6 +69,20 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
     expect(app.timeline).not.toContain('warm-up');
   });
 
+  it('a factory that never resolves inside NestFactory.create() is named at startupTimeoutMs and rolled back, exit 1', async () => {
+    const reportFile = reportPath('create-timeout');
+    const app = apps.start(fixture('hung-start.app.js'), { HANG: 'create', GRACEFUL_OPTIONS: options({ reportFile, startupTimeoutMs: 1500 }) });
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output).toContain(
+      'The startup did not end within startupTimeoutMs (1500 ms); still running: NestFactory.create() (a module or an async provider factory has not resolved)',
+    );
+    expect(app.timeline).toContain('connecting');
+    expect(app.timeline).not.toContain('listening');
+    const report = readReport(reportFile);
+    expect(report).toMatchObject({ reason: 'startup-failed', exitCode: 1 });
+    expect(report.startup).toMatchObject({ failedAt: 'NestFactory.create()', rolledBack: [] });
+  });
+
   it('a hung onModuleInit is named at startupTimeoutMs and the startup is rolled back (A closed), exit 1', async () => {
     const reportFile = reportPath('timeout');
     const app = apps.start(fixture('hung-start.app.js'), { HANG: 'init', GRACEFUL_OPTIONS: options({ reportFile, startupTimeoutMs: 1500 }) });
