@@ -3,7 +3,9 @@
  * At the drain every worker stops fetching and its active jobs finish:
  * BullMQ's own graceful `worker.close()`, which @nestjs/bullmq would call
  * only in `onApplicationShutdown`, after the hooks. Its later call gets the
- * same promise.
+ * same promise. At startup, readiness waits for each worker to be ready:
+ * BullMQ's `waitUntilReady()`, which resolves once both its connections
+ * (the one that fetches and the blocking one) are up.
  */
 import type { IntakeSource } from './intake.source.js';
 import { JobCounter } from './job.counter.js';
@@ -14,6 +16,8 @@ interface BullWorker {
   name: string;
   close(force?: boolean): Promise<void>;
   isRunning(): boolean;
+  /** Resolves once the worker's connections are ready (BullMQ 2 and later). */
+  waitUntilReady?(): Promise<unknown>;
   on(event: 'active' | 'completed' | 'failed', listener: () => void): unknown;
 }
 
@@ -42,6 +46,12 @@ class WorkerIntake implements IntakeSource {
 
   finished(): number {
     return this.jobs.finished;
+  }
+
+  /** Once both of its connections are ready: until then it fetches nothing. */
+  connected(): Promise<void> | undefined {
+    if (typeof this.worker.waitUntilReady !== 'function') return undefined;
+    return this.worker.waitUntilReady().then(() => undefined);
   }
 
   /** Until its close has ended, at least one job (counted from when the module first saw the worker). */

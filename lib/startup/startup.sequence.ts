@@ -211,7 +211,7 @@ export class StartupSequence {
 
   private onTimeout(ms: number): void {
     if (this.record.started || this.host.shuttingDown) return;
-    const running = this.tracker.running();
+    const running = this.tracker.running(Date.now(), this.record.held);
     this.logger.error(MESSAGES.startupTimedOut(ms, running));
     void this.fail('the startup', new Error(MESSAGES.startupTimeoutReason(ms, running)));
   }
