@@ -29,6 +29,9 @@ class WorkerIntake implements IntakeSource {
   readonly name: string;
   private readonly jobs: JobCounter;
   private closed = false;
+  /** Resolves once both of its connections are ready; undefined where BullMQ cannot tell. */
+  private readonly ready?: Promise<void>;
+  private isReady = false;
 
   constructor(
     private readonly worker: BullWorker,
@@ -36,11 +39,22 @@ class WorkerIntake implements IntakeSource {
   ) {
     this.name = `BullMQ worker "${worker.name}" (${owner})`;
     this.jobs = new JobCounter(worker);
+    if (typeof worker.waitUntilReady === 'function') {
+      this.ready = worker.waitUntilReady().then(() => void (this.isReady = true));
+      // A connection closed before it was ready: connected() reports it; nothing to handle here.
+      this.ready.catch(() => undefined);
+    }
   }
 
+  /**
+   * A worker that has never been ready has taken no job, and its graceful
+   * close would wait for the connection (BullMQ's fetch loop waits for it):
+   * closed at once instead, so that a broker that is down does not hold the
+   * shutdown until its deadline.
+   */
   async drain(): Promise<void> {
     this.jobs.draining = true;
-    await this.worker.close();
+    await this.worker.close(this.ready !== undefined && !this.isReady);
     this.closed = true;
   }
 
@@ -50,8 +64,7 @@ class WorkerIntake implements IntakeSource {
 
   /** Once both of its connections are ready: until then it fetches nothing. */
   connected(): Promise<void> | undefined {
-    if (typeof this.worker.waitUntilReady !== 'function') return undefined;
-    return this.worker.waitUntilReady().then(() => undefined);
+    return this.isReady ? undefined : this.ready;
   }
 
   /** Until its close has ended, at least one job (counted from when the module first saw the worker). */
