@@ -135,12 +135,14 @@ class QueueIntake implements IntakeSource {
     if (!this.hasProcessors || !hasStatus(queue.client)) return undefined;
     if (queue.client.status === 'ready' && queue.bclientInitialized && queue.bclient?.status === 'ready') return undefined;
     const client = queue.client;
+    const ended = () => new Error(MESSAGES.connectionEnded(this.name));
     return untilReady(client, signal).then(async () => {
       if (signal.aborted) return;
+      if (client.status === 'end') throw ended();
       // Bull creates the blocking connection once the command one is up; its getter creates it here if it has not yet.
       const blocking = queue.bclient;
       await untilReady(blocking, signal);
-      if (client.status === 'end' || blocking?.status === 'end') throw new Error(MESSAGES.connectionEnded(this.name));
+      if (blocking?.status === 'end') throw ended();
     });
   }
 

@@ -1,3 +1,7 @@
+import { EventEmitter } from 'node:events';
+import { BullIntegration } from '../../lib/intake/bull.intake.js';
+import { BullMqIntegration } from '../../lib/intake/bullmq.intake.js';
+import type { IntakeContext } from '../../lib/intake/intake.context.js';
 import { holdUntilConnected, type ConnectionOutcome } from '../../lib/intake/intake-connection.watch.js';
 import type { IntakeSource } from '../../lib/intake/intake.source.js';
 import { MicroserviceIntegration } from '../../lib/intake/microservice.intake.js';
@@ -167,5 +171,126 @@ describe('StartupTracker.running() with what holds readiness', () => {
       'BullMQ worker "emails" (EmailProcessor) connecting, running 3.0 s',
     ]);
     expect(tracker.running(5000)).toEqual(['listen(), running 4.0 s']);
+  });
+});
+
+/** Just what the integrations read of the application: the providers of `BullModule`. */
+function bullContext(instance: object): IntakeContext {
+  return { moduleInstances: (name: string) => (name === 'BullModule' ? [{ name: 'held', instance }] : []) } as unknown as IntakeContext;
+}
+
+/** An ioredis client as far as Bull's queue shows it: a status, and `ready`/`end` events. */
+function redisClient(status: string): EventEmitter & { status: string } {
+  return Object.assign(new EventEmitter(), { status });
+}
+
+function withGetters<T extends object, U extends object>(target: T, source: U): T & U {
+  return Object.defineProperties(target, Object.getOwnPropertyDescriptors(source)) as T & U;
+}
+
+describe('a Bull queue is connected once its command and blocking connections are ready', () => {
+  function queue(processors: boolean) {
+    const client = redisClient('connecting');
+    const bclient = redisClient('connecting');
+    let bclientInitialized = false;
+    // Getters kept as getters (Object.assign would read them once).
+    const instance = withGetters(new EventEmitter(), {
+      name: 'legacy',
+      handlers: processors ? { __default__: () => undefined } : {},
+      pause: () => Promise.resolve(),
+      processJob: () => Promise.resolve(),
+      processJobs: () => undefined,
+      whenCurrentJobsFinished: () => Promise.resolve(),
+      client,
+      get bclientInitialized() {
+        return bclientInitialized;
+      },
+      // Bull's getter creates the blocking connection on first use.
+      get bclient() {
+        bclientInitialized = true;
+        return bclient;
+      },
+    });
+    return { instance, client, bclient };
+  }
+
+  it('holds while either connection is not ready (the blocking one created if Bull has not yet), not once both are', async () => {
+    const q = queue(true);
+    const [intake] = new BullIntegration().sources(bullContext(q.instance));
+    let connected = false;
+    void intake.connected!(new AbortController().signal)!.then(() => (connected = true));
+    q.client.status = 'ready';
+    q.client.emit('ready');
+    await turn();
+    expect(connected).toBe(false);
+    expect(q.instance.bclientInitialized).toBe(true);
+    q.bclient.status = 'ready';
+    q.bclient.emit('ready');
+    await turn();
+    expect(connected).toBe(true);
+    expect(intake.connected!(new AbortController().signal)).toBeUndefined();
+    expect(q.client.listenerCount('ready') + q.bclient.listenerCount('end')).toBe(0);
+  });
+
+  it('rejects (the source cannot say) when a connection ends before it is ready', async () => {
+    const q = queue(true);
+    const [intake] = new BullIntegration().sources(bullContext(q.instance));
+    const waiting = intake.connected!(new AbortController().signal)!;
+    q.client.status = 'end';
+    q.client.emit('end');
+    await expect(waiting).rejects.toThrow('the connection of Bull queue "legacy" ended before it was ready');
+    expect(q.instance.bclientInitialized).toBe(false);
+  });
+
+  it('rejects when the blocking connection ends before it is ready', async () => {
+    const q = queue(true);
+    const [intake] = new BullIntegration().sources(bullContext(q.instance));
+    const waiting = intake.connected!(new AbortController().signal)!;
+    q.client.status = 'ready';
+    q.client.emit('ready');
+    await turn();
+    q.bclient.status = 'end';
+    q.bclient.emit('end');
+    await expect(waiting).rejects.toThrow('ended before it was ready');
+  });
+
+  it('a queue without processors is no source', () => {
+    expect(new BullIntegration().sources(bullContext(queue(false).instance))).toEqual([]);
+  });
+});
+
+describe('a BullMQ worker', () => {
+  function worker() {
+    const ready = deferred();
+    const closed: boolean[] = [];
+    const instance = Object.assign(new EventEmitter(), {
+      name: 'emails',
+      isRunning: () => true,
+      waitUntilReady: () => ready.promise,
+      close: (force?: boolean) => {
+        closed.push(Boolean(force));
+        return Promise.resolve();
+      },
+    });
+    const explorer = { workers: [instance], handleProcessor: () => undefined };
+    return { ready, closed, intake: () => new BullMqIntegration().sources(bullContext(explorer))[0] };
+  }
+
+  it('is connected once waitUntilReady() resolves; its drain then closes it gracefully', async () => {
+    const w = worker();
+    const intake = w.intake();
+    const waiting = intake.connected!(new AbortController().signal);
+    expect(waiting).toBeInstanceOf(Promise);
+    w.ready.resolve();
+    await waiting;
+    expect(intake.connected!(new AbortController().signal)).toBeUndefined();
+    await intake.drain(new AbortController().signal);
+    expect(w.closed).toEqual([false]);
+  });
+
+  it('never connected, it has taken no job: its drain closes it at once (a graceful close would wait for Redis)', async () => {
+    const w = worker();
+    await w.intake().drain(new AbortController().signal);
+    expect(w.closed).toEqual([true]);
   });
 });
