@@ -63,6 +63,35 @@ describe('readiness waits for the intake to be connected', () => {
     expect(states(app)).toEqual(['starting', 'ready', 'draining', 'stopping', 'stopped']);
   });
 
+  it('a legacy Bull queue whose Redis is down: starting (the queue named) after listen(), then ready once Redis is up, and a job is processed', async () => {
+    const redisPort = await freePort();
+    const app = apps.start('connecting.app.js', { INTAKE: 'bull', REDIS_PORT: String(redisPort), GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
+    const { port } = (await app.event('listening')) as unknown as { port: number };
+    const name = 'Bull queue "legacy" connecting';
+    await expectConnecting(app, port, name);
+
+    redis = await startRedis(redisPort);
+    await app.event('started');
+    expect((await probe(port, '/health/ready')).status).toBe(200);
+    expect(app.events.find((e) => e.type === 'readiness-hold-end' && e.name === name)).toMatchObject({ outcome: 'ok' });
+    expect((await get(port, '/enqueue?n=8')).body).toBe('queued');
+    await app.event('job-done', { n: 8 });
+
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('SIGTERM while a worker connects: the shutdown runs from starting and exits 0; the application never reports started', async () => {
+    const redisPort = await freePort();
+    const app = apps.start('connecting.app.js', { INTAKE: 'bullmq', REDIS_PORT: String(redisPort), GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
+    const { port } = (await app.event('listening')) as unknown as { port: number };
+    await expectConnecting(app, port, 'BullMQ worker "emails" (EmailProcessor) connecting');
+    app.signal('SIGTERM');
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(states(app)).toEqual(['starting', 'draining', 'stopping', 'stopped']);
+    expect(app.events.some((e) => e.type === 'started' || e.type === 'readiness-hold-end')).toBe(false);
+  });
+
   it('startupTimeoutMs names a worker still connecting and fails the startup (exit 1)', async () => {
     const redisPort = await freePort();
     const app = apps.start('connecting.app.js', {
