@@ -143,6 +143,8 @@ export const MESSAGES = {
   startupTimeoutReason: (ms: number, running: string[]) =>
     `the startup exceeded startupTimeoutMs (${ms} ms)${running.length > 0 ? `; still running: ${running.join('; ')}` : ''}`,
   startupAfterShutdown: (step: string) => `${step} was called after the shutdown began (a signal arrived during the startup): the application does not start.`,
+  connectionEnded: (source: string) => `the connection of ${source} ended before it was ready`,
+  connectionUnknown: (name: string, error: string) => `Readiness no longer waits for "${name}": the source could not tell whether it is connected (${error}).`,
   shutdownAbortsWarmUp: (reason: string) => `the shutdown started (${reason}) before the warm-up ended`,
   drained: (completed: number, idleClosed: number, ms: number, server = 'HTTP') =>
     `Drained${onServer(server)}: ${completed} request(s) completed, ${idleClosed} idle connection(s) closed in ${ms} ms.`,

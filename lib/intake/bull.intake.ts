@@ -10,7 +10,12 @@
  * pause began comes back with it, already taken (active, locked): Bull
  * would hold it in memory until its lock expired. It runs here instead,
  * and the drain waits for it too.
+ *
+ * At startup, readiness waits for each queue with processors to be
+ * connected: its command connection and the blocking connection its
+ * processing loops fetch on (created here if Bull has not yet).
  */
+import { MESSAGES } from '../graceful.messages.js';
 import type { IntakeSource } from './intake.source.js';
 import { JobCounter } from './job.counter.js';
 import type { IntakeContext, IntakeIntegration } from './intake.context.js';
@@ -29,13 +34,45 @@ interface BullQueue {
   /** Whether the blocking connection exists: its getter creates it. */
   bclientInitialized?: boolean;
   /** The connection the processing loops fetch on. */
-  bclient?: { status?: string; once(event: 'ready' | 'end', listener: () => void): unknown };
+  bclient?: RedisClient;
+  /** The connection commands go through. */
+  client?: RedisClient;
   on(event: 'active' | 'completed' | 'failed', listener: () => void): unknown;
+}
+
+/** An ioredis client, as far as the drain reads it. */
+interface RedisClient {
+  status?: string;
+  once(event: 'ready' | 'end', listener: () => void): unknown;
+  removeListener?(event: 'ready' | 'end', listener: () => void): unknown;
+}
+
+/**
+ * Resolves once `client` is ready, or has ended (it will not be), or
+ * `signal` aborts; its listeners go with it. Without a status to read, at once.
+ */
+function untilReady(client: RedisClient | undefined, signal: AbortSignal): Promise<void> {
+  if (!client || client.status === 'ready' || client.status === 'end' || typeof client.once !== 'function' || signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      client.removeListener?.('ready', done);
+      client.removeListener?.('end', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    client.once('ready', done);
+    client.once('end', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** @nestjs/bull's module, whose providers are the queues (`BullQueue_<name>`). */
 const MODULE = 'BullModule';
 const COUNTED = Symbol('nestjs-graceful.bull');
+
+function hasStatus(client: RedisClient | undefined): client is RedisClient {
+  return typeof client?.status === 'string' && typeof client.once === 'function';
+}
 
 function isBullQueue(instance: object): instance is BullQueue {
   const q = instance as Partial<BullQueue>;
@@ -85,12 +122,27 @@ class QueueIntake implements IntakeSource {
    * waits for it to be ready.
    */
   private async untilConnected(signal: AbortSignal): Promise<void> {
-    const client = this.queue.bclientInitialized ? this.queue.bclient : undefined;
-    if (!client || client.status === 'ready' || client.status === 'end' || typeof client.once !== 'function') return;
-    await new Promise<void>((resolve) => {
-      client.once('ready', resolve);
-      client.once('end', resolve);
-      signal.addEventListener('abort', () => resolve(), { once: true });
+    await untilReady(this.queue.bclientInitialized ? this.queue.bclient : undefined, signal);
+  }
+
+  /**
+   * Once its processing loops can fetch: the command connection and the
+   * blocking one ready. Only a queue with processors takes work, and only
+   * one whose connections tell their status can be waited for.
+   */
+  connected(signal: AbortSignal): Promise<void> | undefined {
+    const { queue } = this;
+    if (!this.hasProcessors || !hasStatus(queue.client)) return undefined;
+    if (queue.client.status === 'ready' && queue.bclientInitialized && queue.bclient?.status === 'ready') return undefined;
+    const client = queue.client;
+    const ended = () => new Error(MESSAGES.connectionEnded(this.name));
+    return untilReady(client, signal).then(async () => {
+      if (signal.aborted) return;
+      if (client.status === 'end') throw ended();
+      // Bull creates the blocking connection once the command one is up; its getter creates it here if it has not yet.
+      const blocking = queue.bclient;
+      await untilReady(blocking, signal);
+      if (blocking?.status === 'end') throw ended();
     });
   }
 

@@ -3,7 +3,9 @@
  * At the drain every worker stops fetching and its active jobs finish:
  * BullMQ's own graceful `worker.close()`, which @nestjs/bullmq would call
  * only in `onApplicationShutdown`, after the hooks. Its later call gets the
- * same promise.
+ * same promise. At startup, readiness waits for each worker to be ready:
+ * BullMQ's `waitUntilReady()`, which resolves once both its connections
+ * (the one that fetches and the blocking one) are up.
  */
 import type { IntakeSource } from './intake.source.js';
 import { JobCounter } from './job.counter.js';
@@ -14,6 +16,8 @@ interface BullWorker {
   name: string;
   close(force?: boolean): Promise<void>;
   isRunning(): boolean;
+  /** Resolves once the worker's connections are ready (BullMQ 2 and later). */
+  waitUntilReady?(): Promise<unknown>;
   on(event: 'active' | 'completed' | 'failed', listener: () => void): unknown;
 }
 
@@ -25,6 +29,9 @@ class WorkerIntake implements IntakeSource {
   readonly name: string;
   private readonly jobs: JobCounter;
   private closed = false;
+  /** Resolves once both of its connections are ready; undefined where BullMQ cannot tell. */
+  private readonly ready?: Promise<void>;
+  private isReady = false;
 
   constructor(
     private readonly worker: BullWorker,
@@ -32,16 +39,32 @@ class WorkerIntake implements IntakeSource {
   ) {
     this.name = `BullMQ worker "${worker.name}" (${owner})`;
     this.jobs = new JobCounter(worker);
+    if (typeof worker.waitUntilReady === 'function') {
+      this.ready = worker.waitUntilReady().then(() => void (this.isReady = true));
+      // A connection closed before it was ready: connected() reports it; nothing to handle here.
+      this.ready.catch(() => undefined);
+    }
   }
 
+  /**
+   * A worker that has never been ready has taken no job, and its graceful
+   * close would wait for the connection (BullMQ's fetch loop waits for it):
+   * closed at once instead, so that a broker that is down does not hold the
+   * shutdown until its deadline.
+   */
   async drain(): Promise<void> {
     this.jobs.draining = true;
-    await this.worker.close();
+    await this.worker.close(this.ready !== undefined && !this.isReady);
     this.closed = true;
   }
 
   finished(): number {
     return this.jobs.finished;
+  }
+
+  /** Once both of its connections are ready: until then it fetches nothing. */
+  connected(): Promise<void> | undefined {
+    return this.isReady ? undefined : this.ready;
   }
 
   /** Until its close has ended, at least one job (counted from when the module first saw the worker). */

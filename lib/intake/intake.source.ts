@@ -28,6 +28,15 @@ export interface IntakeSource {
    * transport rejected): counted in the report, and the exit code is 1.
    */
   lost?(): number;
+  /**
+   * Resolves once the source takes work: a worker's connections are ready,
+   * a server listens. Readiness stays down until then at startup (the hold
+   * is named `<name> connecting`). `undefined` when it takes work already or
+   * cannot tell. A rejection ends the wait (logged): the source could not
+   * say. Whatever it listens to is let go once `signal` aborts (the
+   * shutdown began, or the wait is over).
+   */
+  connected?(signal: AbortSignal): Promise<void> | undefined;
 }
 
 /** Counts work in progress and lets the drain wait until there is none. */

@@ -9,6 +9,12 @@
  * is closed once. Nest's own later `close()` gets the same close and never a
  * rejection, so a transport that rejects a second close (Redis) no longer
  * fails the shutdown.
+ *
+ * At startup, readiness waits for each server to listen: the callback Nest
+ * hands to the server's `listen()` (every transport, custom ones included,
+ * calls it once it takes messages: a RabbitMQ channel consuming, a NATS or
+ * Redis subscription made, a Kafka consumer running, a TCP or gRPC port
+ * bound). A server that is never started holds readiness down.
  */
 import { isObservable, finalize, type Observable } from 'rxjs';
 import type { IntakeSource } from './intake.source.js';
@@ -37,6 +43,9 @@ class ServerIntake implements IntakeSource, ReplyTracker {
   private readonly transport: TransportStop;
   private readonly originalClose: () => unknown;
   private readonly counted = new WeakMap<Handler, Handler>();
+  /** Set once the server's `listen()` has called back without an error. */
+  private listening = false;
+  private readonly whenListening: Array<() => void> = [];
 
   constructor(private readonly server: MicroserviceServer) {
     this.transport = transportOf(server);
@@ -46,9 +55,45 @@ class ServerIntake implements IntakeSource, ReplyTracker {
     if (receives) this.countArrivals();
     this.countHandlers(receives ? this.outgoing : this.received);
     this.countReplies();
+    this.watchListen();
     this.originalClose = server.close.bind(server);
     // Closed once: the drain closes it (and reports a failure); Nest's dispose() gets the same close, never a rejection.
     server.close = () => this.closeOnce().catch(() => undefined);
+  }
+
+  /** Its `listen()` callback, called once the server takes messages (or with the error that stopped it). */
+  private watchListen(): void {
+    const { server } = this;
+    if (typeof server.listen !== 'function') {
+      this.listening = true;
+      return;
+    }
+    const listen = (server.listen as (callback: (...args: unknown[]) => unknown) => unknown).bind(server);
+    server.listen = (callback: (...args: unknown[]) => unknown) =>
+      listen((...args: unknown[]) => {
+        if (args[0] === undefined || args[0] === null) this.listened();
+        return typeof callback === 'function' ? callback(...args) : undefined;
+      });
+  }
+
+  private listened(): void {
+    this.listening = true;
+    for (const resolve of this.whenListening.splice(0)) resolve();
+  }
+
+  /** Once the server listens: started (`startAllMicroservices()`, `listen()`) and connected to its broker. */
+  connected(signal: AbortSignal): Promise<void> | undefined {
+    if (this.listening) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        signal.removeEventListener('abort', done);
+        const at = this.whenListening.indexOf(done);
+        if (at >= 0) this.whenListening.splice(at, 1);
+        resolve();
+      };
+      this.whenListening.push(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** From the moment a message arrives (before it is decoded) until the transport has handled it. */

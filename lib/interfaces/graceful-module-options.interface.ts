@@ -145,6 +145,18 @@ export interface GracefulModuleOptions {
    */
   startupTimeoutMs?: number;
   /**
+   * At startup, readiness (and `isStarted()`) also waits for the intake the
+   * drain knows to be connected: BullMQ workers ready (both connections),
+   * Bull queues with processors connected, microservice servers listening
+   * (Nest's `listen()` callback: a RabbitMQ channel consuming, a NATS or
+   * Redis subscription made, a TCP port bound). Until then the probe answers
+   * `starting` and its details name each source (`RabbitMQ microservice
+   * connecting`). Set `false` for an application whose HTTP side should
+   * take traffic while its workers' broker is still down.
+   * @default true
+   */
+  readinessWaitsForIntake?: boolean;
+  /**
    * Which integrations stop their source of work at the drain. Each is on
    * by default and costs nothing when its package is not in use; set one to
    * `false` to leave that source to its package's own shutdown (after the

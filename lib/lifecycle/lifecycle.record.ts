@@ -31,8 +31,8 @@ export class LifecycleRecord {
   /** Set once the application served and every startup task had ended; never unset. */
   started = false;
   private serving = false;
-  /** Work readiness waits for (warm-ups, `holdReadiness`), by a key of each. */
-  private readonly holds = new Map<symbol, string>();
+  /** Work readiness waits for (warm-ups, `holdReadiness`, sources connecting), by a key of each, with when it began. */
+  private readonly holds = new Map<symbol, { name: string; start: number }>();
 
   get state(): LifecycleState {
     return this.subject.value;
@@ -40,7 +40,12 @@ export class LifecycleRecord {
 
   /** The names of the work readiness waits for now. */
   get holding(): string[] {
-    return [...new Set(this.holds.values())];
+    return [...new Set([...this.holds.values()].map((held) => held.name))];
+  }
+
+  /** What holds readiness now, each with when it began (what a startup timeout names). */
+  get held(): Array<{ name: string; start: number }> {
+    return [...this.holds.values()];
   }
 
   /** Moves to `next` if the machine allows it from here (lifecycle.machine.ts); any other move does nothing. */
@@ -57,7 +62,7 @@ export class LifecycleRecord {
   /** Keeps readiness down until the returned function is called (once is enough; more calls do nothing). */
   hold(name: string): () => void {
     const key = Symbol(name);
-    this.holds.set(key, name);
+    this.holds.set(key, { name, start: Date.now() });
     this.settle();
     return () => {
       if (this.holds.delete(key)) this.settle();

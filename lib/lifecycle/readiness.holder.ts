@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import { WarmUpExplorer, type WarmUpMethod } from '../discovery/warm-up.explorer.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
+import { holdUntilConnected } from '../intake/intake-connection.watch.js';
+import { IntakeRegistry } from '../intake/intake.registry.js';
 import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
@@ -15,9 +17,10 @@ export type HeldWork<T> = Promise<T> | (() => Promise<T>);
 
 /**
  * What keeps readiness down besides the lifecycle itself: the `@WarmUp()`
- * methods, started once the application serves, and the work handed to
- * `holdReadiness()`, at startup or later. Each one holds readiness in the
- * record until it ends; the record decides the state.
+ * methods, started once the application serves, the intake the drain knows
+ * until it is connected (workers ready, microservice servers listening),
+ * and the work handed to `holdReadiness()`, at startup or later. Each one
+ * holds readiness in the record until it ends; the record decides the state.
  */
 @Injectable()
 export class ReadinessHolder {
@@ -27,16 +30,18 @@ export class ReadinessHolder {
   private warmedUp = false;
 
   constructor(
-    @Inject(GRACEFUL_MODULE_OPTIONS) options: ResolvedGracefulOptions,
+    @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
     private readonly record: LifecycleRecord,
     private readonly explorer: WarmUpExplorer,
+    private readonly intake: IntakeRegistry,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulReadiness');
   }
 
   /**
    * The application serves: starts every warm-up (each holds readiness at
-   * once), then tells the record, which moves to `ready` once nothing holds.
+   * once), holds readiness for every source of work not connected yet, then
+   * tells the record, which moves to `ready` once nothing holds.
    * A warm-up that throws or times out keeps holding readiness down and is
    * handed to `failed`, which fails the startup.
    */
@@ -45,6 +50,7 @@ export class ReadinessHolder {
     this.served = true;
     this.warmedUp = !this.shuttingDown;
     for (const warmUp of this.explorer.explore()) this.warmUp(warmUp, failed);
+    this.waitForIntake();
     this.record.serve();
   }
 
@@ -119,6 +125,33 @@ export class ReadinessHolder {
         () => settle('ok'),
         (error: unknown) => settle('error', error),
       );
+  }
+
+  /**
+   * Each source of work the drain knows that is not connected yet holds
+   * readiness until it is (`readinessWaitsForIntake`). A shutdown ends the
+   * wait: the sources let go of what they listen to.
+   */
+  private waitForIntake(): void {
+    if (!this.options.readinessWaitsForIntake || this.shuttingDown) return;
+    const controller = new AbortController();
+    const hold = (name: string) => {
+      const release = this.record.hold(name);
+      const start = Date.now();
+      return (outcome: 'ok' | 'error', error?: unknown) => {
+        this.ended(name, start, outcome, error);
+        if (outcome === 'error') this.logger.warn(MESSAGES.connectionUnknown(name, messageOf(error)));
+        release();
+      };
+    };
+    // Not shutting down now (checked above): the first answer aborts nothing.
+    const shutdown: Subscription = this.record.state$.subscribe(() => {
+      if (this.shuttingDown) controller.abort();
+    });
+    void holdUntilConnected(this.intake.sources(), hold, controller.signal).then(() => {
+      shutdown.unsubscribe();
+      controller.abort();
+    });
   }
 
   private ended(name: string, start: number, outcome: 'ok' | 'error' | 'timeout', error?: unknown): void {

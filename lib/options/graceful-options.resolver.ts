@@ -44,6 +44,7 @@ export interface ResolvedGracefulOptions {
   finalTimeoutMs: number;
   /** Unset: the startup is unbounded. */
   startupTimeoutMs?: number;
+  readinessWaitsForIntake: boolean;
   intake: Required<IntakeOptions>;
 }
 
@@ -62,6 +63,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'handleFatalErrors',
   'finalTimeoutMs',
   'startupTimeoutMs',
+  'readinessWaitsForIntake',
   'intake',
   'readinessMinDelayMs',
   'readinessQuietMs',
@@ -144,6 +146,7 @@ export function resolveGracefulOptions(
     handleFatalErrors: options.handleFatalErrors === undefined ? true : flag('handleFatalErrors', options.handleFatalErrors),
     finalTimeoutMs: duration('finalTimeoutMs', options.finalTimeoutMs, DEFAULT_FINAL_TIMEOUT_MS, { positive: true }),
     startupTimeoutMs: options.startupTimeoutMs === undefined ? undefined : duration('startupTimeoutMs', options.startupTimeoutMs, 0, { positive: true }),
+    readinessWaitsForIntake: options.readinessWaitsForIntake === undefined ? true : flag('readinessWaitsForIntake', options.readinessWaitsForIntake),
     intake: intake(options.intake),
   };
 }

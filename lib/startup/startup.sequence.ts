@@ -237,7 +237,7 @@ export class StartupSequence {
     if (this.record.started || this.host.shuttingDown) return;
     // Inside NestFactory.create() no provider's lifecycle hook has begun: what runs is Nest resolving the graph.
     const inCreate = this.inCreate;
-    const running = inCreate ? [MESSAGES.createStillRunning()] : this.tracker.running();
+    const running = inCreate ? [MESSAGES.createStillRunning()] : this.tracker.running(Date.now(), this.record.held);
     this.logger.error(MESSAGES.startupTimedOut(ms, running));
     void this.fail(inCreate ? 'NestFactory.create()' : 'the startup', new Error(MESSAGES.startupTimeoutReason(ms, running)));
   }

@@ -37,9 +37,13 @@ export class StartupTracker {
     this.steps.push({ name, start, end, outcome });
   }
 
-  /** The steps still running, longest first, as `Class.onModuleInit, running 12.0 s`. */
-  running(now = Date.now()): string[] {
-    const open = this.steps.filter((step) => step.end === undefined);
+  /**
+   * The steps still running, longest first, as `Class.onModuleInit, running
+   * 12.0 s`; with `holds` (what holds readiness: warm-ups, sources
+   * connecting), known only at their end otherwise.
+   */
+  running(now = Date.now(), holds: ReadonlyArray<{ name: string; start: number }> = []): string[] {
+    const open: StartupStep[] = [...this.steps.filter((step) => step.end === undefined), ...holds];
     const leaves = open.filter((step) => !step.container);
     return (leaves.length > 0 ? leaves : open)
       .sort((a, b) => a.start - b.start)

@@ -95,8 +95,10 @@ export async function startMosquitto(): Promise<Broker> {
  */
 const RABBITMQ_SCRIPT = '/usr/lib/rabbitmq/bin/rabbitmq-server';
 
-export async function startRabbitMq(): Promise<Broker> {
-  const [port, distPort, epmdPort] = await Promise.all([freePort(), freePort(), freePort()]);
+/** On `port` when given (an application may be waiting for it there), else a free one. */
+export async function startRabbitMq(port?: number): Promise<Broker> {
+  const [nodePort, distPort, epmdPort] = await Promise.all([port ?? freePort(), freePort(), freePort()]);
+  port = nodePort;
   const dir = mkdtempSync(join(tmpdir(), 'graceful-rmq-'));
   const epmd = await startServer({
     name: 'epmd',

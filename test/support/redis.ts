@@ -20,11 +20,12 @@ export interface RedisServer {
 
 /**
  * A real redis-server on 127.0.0.1 and a free port, without persistence,
- * started for the tests (`npm test` installs it when missing). Resolves
- * once it accepts connections.
+ * started for the tests (`npm test` installs it when missing), on `onPort`
+ * when given (an application may be waiting for it there). Resolves once it
+ * accepts connections.
  */
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
+export async function startRedis(onPort?: number): Promise<RedisServer> {
+  const port = onPort ?? (await freePort());
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

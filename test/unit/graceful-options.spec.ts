@@ -30,6 +30,7 @@ describe('resolveGracefulOptions', () => {
       reportFile: undefined,
       handleFatalErrors: true,
       finalTimeoutMs: 1000,
+      readinessWaitsForIntake: true,
       intake: { sse: true, websockets: true, microservices: true, bullmq: true, bull: true, schedule: true },
     });
   });
@@ -131,6 +132,7 @@ describe('resolveGracefulOptions', () => {
     [{ logger: console.log }, 'option "logger"'],
     [{ reportFile: '' }, 'option "reportFile" is ""; it must be a file path'],
     [{ handleFatalErrors: 1 }, 'option "handleFatalErrors" is 1; it must be true or false'],
+    [{ readinessWaitsForIntake: 'no' }, 'option "readinessWaitsForIntake" is "no"; it must be true or false'],
     [{ finalTimeoutMs: -1 }, 'option "finalTimeoutMs" is -1'],
     [{ platform: 'heroku' }, `option "platform" is "heroku"; it must be one of 'kubernetes', 'cloud-run', 'ecs', 'docker', 'pm2', 'none'`],
     [{ preStopMs: -1 }, 'option "preStopMs" is -1'],
