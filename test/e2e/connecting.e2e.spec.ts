@@ -1,6 +1,6 @@
 import { appProcesses, type AppProcess } from '../support/app-process.js';
 import { startRabbitMq, type Broker } from '../support/brokers.js';
-import { get } from '../support/http.js';
+import { get, probe } from '../support/http.js';
 import { freePort, startRedis, type RedisServer } from '../support/redis.js';
 
 /**
@@ -12,12 +12,6 @@ import { freePort, startRedis, type RedisServer } from '../support/redis.js';
  */
 const apps = appProcesses();
 const options = (o: object) => JSON.stringify(o);
-
-async function probe(port: number, path: string): Promise<{ status: number; graceful: Record<string, unknown> }> {
-  const response = await get(port, path);
-  const body = JSON.parse(response.body) as { info?: { graceful?: object }; error?: { graceful?: object } };
-  return { status: response.status, graceful: { ...(body.info?.graceful ?? body.error?.graceful) } };
-}
 
 /** The application listens, and its readiness says `starting`, waiting for `name`, probe after probe; not started either. */
 async function expectConnecting(app: AppProcess, port: number, name: string): Promise<void> {
@@ -43,7 +37,12 @@ describe('readiness waits for the intake to be connected', () => {
 
   it('a BullMQ worker whose Redis is down: starting (the worker named) after listen(), then ready once Redis is up, and a job is processed', async () => {
     const redisPort = await freePort();
-    const app = apps.start('connecting.app.js', { INTAKE: 'bullmq', REDIS_PORT: String(redisPort), GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
+    const app = apps.start('connecting.app.js', {
+      DETAILS: '1',
+      INTAKE: 'bullmq',
+      REDIS_PORT: String(redisPort),
+      GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }),
+    });
     const { port } = (await app.event('listening')) as unknown as { port: number };
     const name = 'BullMQ worker "emails" (EmailProcessor) connecting';
     await expectConnecting(app, port, name);
@@ -65,7 +64,12 @@ describe('readiness waits for the intake to be connected', () => {
 
   it('a legacy Bull queue whose Redis is down: starting (the queue named) after listen(), then ready once Redis is up, and a job is processed', async () => {
     const redisPort = await freePort();
-    const app = apps.start('connecting.app.js', { INTAKE: 'bull', REDIS_PORT: String(redisPort), GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
+    const app = apps.start('connecting.app.js', {
+      DETAILS: '1',
+      INTAKE: 'bull',
+      REDIS_PORT: String(redisPort),
+      GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }),
+    });
     const { port } = (await app.event('listening')) as unknown as { port: number };
     const name = 'Bull queue "legacy" connecting';
     await expectConnecting(app, port, name);
@@ -83,7 +87,12 @@ describe('readiness waits for the intake to be connected', () => {
 
   it('SIGTERM while a worker connects: the shutdown runs from starting and exits 0; the application never reports started', async () => {
     const redisPort = await freePort();
-    const app = apps.start('connecting.app.js', { INTAKE: 'bullmq', REDIS_PORT: String(redisPort), GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
+    const app = apps.start('connecting.app.js', {
+      DETAILS: '1',
+      INTAKE: 'bullmq',
+      REDIS_PORT: String(redisPort),
+      GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }),
+    });
     const { port } = (await app.event('listening')) as unknown as { port: number };
     await expectConnecting(app, port, 'BullMQ worker "emails" (EmailProcessor) connecting');
     app.signal('SIGTERM');
@@ -95,6 +104,7 @@ describe('readiness waits for the intake to be connected', () => {
   it('startupTimeoutMs names a worker still connecting and fails the startup (exit 1)', async () => {
     const redisPort = await freePort();
     const app = apps.start('connecting.app.js', {
+      DETAILS: '1',
       INTAKE: 'bullmq',
       REDIS_PORT: String(redisPort),
       GRACEFUL_OPTIONS: options({ readinessDelayMs: 0, startupTimeoutMs: 1500 }),
@@ -108,6 +118,7 @@ describe('readiness waits for the intake to be connected', () => {
   it('readinessWaitsForIntake: false: ready once the application serves, the worker still connecting; SIGTERM then exits 0', async () => {
     const redisPort = await freePort();
     const app = apps.start('connecting.app.js', {
+      DETAILS: '1',
       INTAKE: 'bullmq',
       REDIS_PORT: String(redisPort),
       GRACEFUL_OPTIONS: options({ readinessDelayMs: 0, readinessWaitsForIntake: false }),
@@ -125,7 +136,7 @@ describe('readiness waits for the intake to be connected', () => {
   it('a hybrid application whose RabbitMQ is down: starting (the server named) after listen(), then ready once the broker is up, and a message is answered', async () => {
     const rabbitPort = await freePort();
     const url = `amqp://guest:guest@127.0.0.1:${rabbitPort}`;
-    const app = apps.start('connecting.app.js', { INTAKE: 'rmq', BROKER_URL: url, GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
+    const app = apps.start('connecting.app.js', { DETAILS: '1', INTAKE: 'rmq', BROKER_URL: url, GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
     const { port } = (await app.event('listening')) as unknown as { port: number };
     const name = 'RabbitMQ microservice connecting';
     await expectConnecting(app, port, name);

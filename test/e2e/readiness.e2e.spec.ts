@@ -3,7 +3,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appProcesses, type AppProcess } from '../support/app-process.js';
-import { get } from '../support/http.js';
+import { get, probe } from '../support/http.js';
 
 /**
  * Issue 16: readiness means ready (warm-ups, held work, markUnready,
@@ -12,13 +12,6 @@ import { get } from '../support/http.js';
  */
 const apps = appProcesses();
 const options = (o: object) => JSON.stringify(o);
-
-/** The probe's status and the indicator's data (from `info` when up, `error` when down). */
-async function probe(port: number, path: string): Promise<{ status: number; graceful: Record<string, unknown> }> {
-  const response = await get(port, path);
-  const body = JSON.parse(response.body) as { info?: { graceful?: object }; error?: { graceful?: object } };
-  return { status: response.status, graceful: { ...(body.info?.graceful ?? body.error?.graceful) } };
-}
 
 /** The fixture on Nest 12 (ESM), and compiled to CommonJS on Nest 11 (test/nest11, prepared by its prepare.mjs). */
 const NEST_VERSIONS = [

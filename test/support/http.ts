@@ -27,3 +27,10 @@ export function get(port: number, path: string, agent?: Agent, { tls = false } =
     req.end();
   });
 }
+
+/** A health probe's status and the `graceful` indicator's data (from `info` when up, `error` when down). */
+export async function probe(port: number, path: string): Promise<{ status: number; graceful: Record<string, unknown> }> {
+  const response = await get(port, path);
+  const body = JSON.parse(response.body) as { info?: { graceful?: object }; error?: { graceful?: object } };
+  return { status: response.status, graceful: { ...(body.info?.graceful ?? body.error?.graceful) } };
+}
