@@ -1,6 +1,6 @@
 import type { ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
-import { timeLifecycleHooks } from '../adapter/nest.adapter.js';
+import { scanProviders } from '../discovery/decorated-provider.scanner.js';
 import { STARTUP_ABORT_MS } from '../graceful.constants.js';
 import { descriptionLevel, type GracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
@@ -90,7 +90,8 @@ export class StartupSequence {
    * level, and what a timeout names), and `startupTimeoutMs` bounds it.
    */
   attach(): void {
-    timeLifecycleHooks(this.modules, (name) => this.tracker.begin(name));
+    // The one scan of every provider: the decorated methods for the explorers, and each lifecycle hook timed.
+    scanProviders(this.modules, (name) => this.tracker.begin(name));
     const ms = this.options.startupTimeoutMs;
     if (ms !== undefined) this.timer = setTimeout(() => this.onTimeout(ms), ms);
     this.watch = this.record.events$.subscribe((event) => {
