@@ -388,7 +388,9 @@ export class ShutdownSequence implements ShutdownHost {
       ms,
       GracefulExitCode.DeadlineExceeded,
       MESSAGES.watchdog(this.options.shutdownTimeoutMs),
-      run.running.describe() ?? run.now,
+      run.now,
+      // Read on the main thread at the deadline only: nothing is sent to the watchdog per hook.
+      () => run.running.describeNewestFirst() ?? run.now,
     );
   }
 
@@ -404,25 +406,14 @@ export class ShutdownSequence implements ShutdownHost {
     return call({ signal, reason: run.trigger.reason, deadline: run.deadline });
   }
 
-  /**
-   * Tells the watchdog what runs now: the running hooks (one just starting
-   * first), else the stage. Constant work per hook event: at most
-   * `RUNNING_NAMES_SHOWN` names and a count, never the whole running set.
-   */
-  private tellWatchdog(run: Run, starting?: HookSpec): void {
-    run.watchdog?.running(run.running.describe(starting?.key) ?? run.now);
-  }
-
   private hookStarted(run: Run, hook: HookSpec, at: number): void {
     run.running.add(hook.key, hook.name);
-    this.tellWatchdog(run, hook);
     this.record.emit({ type: 'hook-start', hook: hook.name, order: hook.order, final: Boolean(hook.final), at });
   }
 
   private hookEnded(run: Run, hookRun: HookRun): void {
     run.hookRuns.push(hookRun);
     run.running.delete(hookRun.hook.key);
-    this.tellWatchdog(run);
     const { hook, outcome, error } = hookRun;
     const at = Date.now();
     if (outcome === 'error') this.record.emit({ type: 'hook-error', hook: hook.name, error: messageOf(error), stack: stackOf(error), at });
