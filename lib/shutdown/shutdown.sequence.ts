@@ -114,8 +114,10 @@ export class ShutdownSequence implements ShutdownHost {
   private http?: HttpDrain;
   /** Every HTTP server drained: the application's, those it is served through, those handed to `drainServer()`. */
   private readonly servers = new HttpServerRegistry((name) => this.logger.warn(MESSAGES.serverAfterDrain(name)));
-  /** Aborts when the drain begins: `GracefulLifecycleService.drainSignal`. */
-  private readonly drainBegan = new AbortController();
+  /** Aborts when the drain begins: `GracefulLifecycleService.drainSignal`. Made when first asked for (most apps never ask). */
+  private drainBegan?: AbortController;
+  /** Why the drain began, once it has: a signal first asked for after that is born aborted. */
+  private drainReason?: DOMException;
   private listening?: Subscription;
   private wrapHook: HookWrapper = (_name, call) => call;
   private run?: Run;
@@ -162,8 +164,6 @@ export class ShutdownSequence implements ShutdownHost {
       startupInterruption: (signal) => (this.startup.running ? this.startup.describeInterruption(signal) : undefined),
     });
     registerShutdownHost(modules, this);
-    // Every long request may listen to it.
-    setMaxListeners(0, this.drainBegan.signal);
     // From here on (inside NestFactory.create(): an async factory may still be connecting) a signal goes through the one sequence.
     this.listenTo(options.signals);
   }
@@ -255,7 +255,8 @@ export class ShutdownSequence implements ShutdownHost {
         this.record.onReadinessDown = undefined;
       }
       const outcome = await this.stage(run, 'drain', () => {
-        this.drainBegan.abort(new DOMException(MESSAGES.drainBeganReason(run.trigger.reason), 'AbortError'));
+        this.drainReason = new DOMException(MESSAGES.drainBeganReason(run.trigger.reason), 'AbortError');
+        this.drainBegan?.abort(this.drainReason);
         return drainIntake(this.servers, this.work, this.intake.sources(), options.drainTimeoutMs, run.expired.signal, this.logger, (source) =>
           this.record.emit({ type: 'intake-end', source, at: source.end }),
         );
@@ -495,6 +496,12 @@ export class ShutdownSequence implements ShutdownHost {
 
   /** Aborts when the drain begins. */
   get drainSignal(): AbortSignal {
+    if (!this.drainBegan) {
+      this.drainBegan = new AbortController();
+      // Every long request may listen to it.
+      setMaxListeners(0, this.drainBegan.signal);
+      if (this.drainReason) this.drainBegan.abort(this.drainReason);
+    }
     return this.drainBegan.signal;
   }
 
