@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DiscoveryService, ModulesContainer } from '@nestjs/core';
-import { methodsPrototype, type ProviderHandle } from '../adapter/nest.adapter.js';
+import { ModulesContainer } from '@nestjs/core';
+import { methodsPrototype, type HookTimer, type ProviderHandle } from '../adapter/nest.adapter.js';
 import { recordedLists, type RecordedLists } from '../decorators/method-target.js';
 import { ON_DRAIN_METHODS, ON_SHUTDOWN_METHODS, WARM_UP_METHODS } from '../graceful.constants.js';
 
@@ -16,53 +16,65 @@ export interface DecoratedProvider {
 /** The lists the explorers ask for; the scan keeps what it found of these until each is asked for once. */
 const KEPT = [ON_SHUTDOWN_METHODS, WARM_UP_METHODS, ON_DRAIN_METHODS] as const;
 
+type ListKey = (typeof KEPT)[number];
+
+/** What one pass found, by list key, until each is taken; and how many modules the container held then. */
+interface Scan {
+  modules: number;
+  found: Map<string, DecoratedProvider[]>;
+}
+
+/** The last pass over each application's container. */
+const scans = new WeakMap<ModulesContainer, Scan>();
+
 /**
- * One pass over every provider and controller for all the module's method
- * decorators: at 16,000 providers each pass costs milliseconds, and the
- * `@OnShutdown()` and `@WarmUp()` explorers and the `@OnDrain()` lookup would make one each. What a pass
- * finds for an explorer is handed to it once and then let go; a module
- * added since (a lazily loaded one) makes the next ask scan again.
+ * The one pass over every provider and controller at startup, for all the
+ * module's method decorators at once and, with `time` (at the start of
+ * `init()`, before Nest calls any lifecycle hook), for the lifecycle hooks
+ * the startup times: at 16,000 providers each pass costs milliseconds.
+ * Providers first, then controllers, in registration order.
+ */
+export function scanProviders(modules: ModulesContainer, time?: HookTimer): void {
+  const found = new Map<string, DecoratedProvider[]>(KEPT.map((key) => [key, []]));
+  // Plain loops: this runs once per provider, 16,000 times in a large app.
+  for (const module of modules.values()) visit(module.providers.values(), found, time);
+  for (const module of modules.values()) visit(module.controllers.values(), found, time);
+  scans.set(modules, { modules: modules.size, found });
+}
+
+function visit(wrappers: Iterable<ProviderHandle>, found: Map<string, DecoratedProvider[]>, time: HookTimer | undefined): void {
+  for (const wrapper of wrappers) {
+    const prototype = methodsPrototype(wrapper, time);
+    // One walk up the prototype chain: most providers stop here.
+    const lists = prototype && recordedLists(prototype);
+    if (!lists) continue;
+    for (const key of KEPT) if (lists[key]) found.get(key)!.push({ wrapper, prototype, lists });
+  }
+}
+
+/**
+ * Hands each explorer (`@OnShutdown()`, `@WarmUp()`, the `@OnDrain()`
+ * lookup) what the one pass found for it, once; then it is let go. A module
+ * added since (a lazily loaded one), or a second ask, makes it scan again.
  */
 @Injectable()
 export class DecoratedProviderScanner {
-  private pending = new Map<string, DecoratedProvider[]>();
-  private scannedModules = -1;
-
-  constructor(
-    private readonly discovery: DiscoveryService,
-    private readonly modules: ModulesContainer,
-  ) {}
+  constructor(private readonly modules: ModulesContainer) {}
 
   /** The providers and controllers with methods recorded under `listKey`, in registration order (providers first). */
-  take(listKey: (typeof KEPT)[number]): DecoratedProvider[] {
-    let found = this.scannedModules === this.modules.size ? this.pending.get(listKey) : undefined;
-    if (!found) {
-      this.scan();
-      found = this.pending.get(listKey)!;
+  take(listKey: ListKey): DecoratedProvider[] {
+    let scan = scans.get(this.modules);
+    if (!scan || scan.modules !== this.modules.size || !scan.found.has(listKey)) {
+      scanProviders(this.modules);
+      scan = scans.get(this.modules)!;
     }
-    this.pending.delete(listKey);
+    const found = scan.found.get(listKey)!;
+    scan.found.delete(listKey);
     return found;
   }
 
   /** How many modules the container holds: a lazily loaded module makes it grow. */
   get moduleCount(): number {
     return this.modules.size;
-  }
-
-  private scan(): void {
-    this.pending = new Map(KEPT.map((key) => [key, []]));
-    this.scannedModules = this.modules.size;
-    this.visit(this.discovery.getProviders());
-    this.visit(this.discovery.getControllers());
-  }
-
-  private visit(wrappers: ProviderHandle[]): void {
-    for (const wrapper of wrappers) {
-      const prototype = methodsPrototype(wrapper);
-      // One walk up the prototype chain: most providers stop here.
-      const lists = prototype && recordedLists(prototype);
-      if (!lists) continue;
-      for (const key of KEPT) if (lists[key]) this.pending.get(key)!.push({ wrapper, prototype, lists });
-    }
   }
 }

@@ -77,8 +77,8 @@ export class ProcessSignals {
   }
 
   /** Arms the watchdog that ends a blocked process with `code` in `ms` (see DeadlineWatchdog). */
-  startWatchdog(ms: number, code: number, message: string, running: string): Pick<DeadlineWatchdog, 'running' | 'stop'> {
-    return new DeadlineWatchdog(ms, code, message, running);
+  startWatchdog(ms: number, code: number, message: string, running: string, describe?: () => string | undefined): Pick<DeadlineWatchdog, 'running' | 'stop'> {
+    return new DeadlineWatchdog(ms, code, message, running, describe);
   }
 
   /**

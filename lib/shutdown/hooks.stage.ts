@@ -13,8 +13,8 @@ export type HookWrapper = (name: string, call: HookCall) => HookCall;
 /**
  * The hooks stage of a run (and the final hooks'): runs a stop plan through
  * the scheduler, calls each hook with the run's context, and tells the
- * record (events), the run (its hook runs, the watchdog's line) what starts
- * and ends. Constant work per hook event.
+ * record (events) and the run (its hook runs, what runs for the watchdog to
+ * read at the deadline) what starts and ends. Constant work per hook event.
  */
 export class HooksStage {
   private wrap: HookWrapper = (_name, call) => call;
@@ -52,14 +52,12 @@ export class HooksStage {
 
   private started(run: ShutdownRun, hook: HookSpec, at: number): void {
     run.running.add(hook.key, hook.name);
-    run.tellWatchdog(hook.key);
     this.record.emit({ type: 'hook-start', hook: hook.name, order: hook.order, final: Boolean(hook.final), at });
   }
 
   private ended(run: ShutdownRun, hookRun: HookRun): void {
     run.hookRuns.push(hookRun);
     run.running.delete(hookRun.hook.key);
-    run.tellWatchdog();
     const { hook, outcome, error } = hookRun;
     const at = Date.now();
     if (outcome === 'error') this.record.emit({ type: 'hook-error', hook: hook.name, error: messageOf(error), stack: stackOf(error), at });

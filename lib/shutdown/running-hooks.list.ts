@@ -1,6 +1,7 @@
 /**
- * The hooks running now, kept on the main thread for the deadline watchdog.
- * Every change is constant work and every description is bounded: at most
+ * The hooks running now, kept on the main thread for the deadline watchdog,
+ * which reads them there only at the deadline. Every change is constant
+ * work and every description is bounded: at most
  * `RUNNING_NAMES_SHOWN` names plus a count, however many hooks run at once
  * (8,000 hooks of 0 ms joined in full on every start and end cost seconds).
  */
@@ -63,5 +64,10 @@ export class RunningHooks {
       if (entry !== firstEntry) names.push(entry.name);
     }
     return namesAtMost(names, this.entries.size).join(', ');
+  }
+
+  /** `describe()` with the hook that started last first (the likeliest to block the loop): what the watchdog names at the deadline. */
+  describeNewestFirst(): string | undefined {
+    return this.describe(this.newest?.key);
   }
 }

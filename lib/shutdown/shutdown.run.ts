@@ -123,16 +123,14 @@ export class ShutdownRun {
     if (this.watchdog) return;
     const { shutdownTimeoutMs, process } = this.context;
     const ms = Math.max(0, this.deadline + WATCHDOG_MARGIN_MS - Date.now());
-    this.watchdog = process.startWatchdog(ms, GracefulExitCode.DeadlineExceeded, MESSAGES.watchdog(shutdownTimeoutMs), this.running.describe() ?? this.now);
-  }
-
-  /**
-   * Tells the watchdog what runs now: the running hooks (one just starting
-   * first), else the stage. Constant work per hook event: at most
-   * `RUNNING_NAMES_SHOWN` names and a count, never the whole running set.
-   */
-  tellWatchdog(startingKey?: string): void {
-    this.watchdog?.running(this.running.describe(startingKey) ?? this.now);
+    this.watchdog = process.startWatchdog(
+      ms,
+      GracefulExitCode.DeadlineExceeded,
+      MESSAGES.watchdog(shutdownTimeoutMs),
+      this.now,
+      // Read on the main thread at the deadline only: nothing is sent to the watchdog per hook.
+      () => this.running.describeNewestFirst() ?? this.now,
+    );
   }
 
   /** The outcome is published: nothing may arm again. */

@@ -58,8 +58,10 @@ export class ShutdownSequence implements ShutdownHost {
   private http?: HttpDrain;
   /** Every HTTP server drained: the application's, those it is served through, those handed to `drainServer()`. */
   private readonly servers = new HttpServerRegistry((name) => this.logger.warn(MESSAGES.serverAfterDrain(name)));
-  /** Aborts when the drain begins: `GracefulLifecycleService.drainSignal`. */
-  private readonly drainBegan = new AbortController();
+  /** Aborts when the drain begins: `GracefulLifecycleService.drainSignal`. Made when first asked for (most apps never ask). */
+  private drainBegan?: AbortController;
+  /** Why the drain began, once it has: a signal first asked for after that is born aborted. */
+  private drainReason?: DOMException;
   private listening?: Subscription;
   private run?: ShutdownRun;
   /** Runs the stop plans: the hooks stage and the final hooks'. */
@@ -108,8 +110,6 @@ export class ShutdownSequence implements ShutdownHost {
       startupInterruption: (signal) => (this.startup.running ? this.startup.describeInterruption(signal) : undefined),
     });
     registerShutdownHost(modules, this);
-    // Every long request may listen to it.
-    setMaxListeners(0, this.drainBegan.signal);
     // Inside NestFactory.create() (an async factory may still be connecting) a signal goes through the one sequence from here on,
     // with those that arrived before the module existed; a module built otherwise (a testing module) listens once attached.
     // There, startupTimeoutMs counts from now: a factory that never resolves is a hung start too.
@@ -229,7 +229,8 @@ export class ShutdownSequence implements ShutdownHost {
 
   /** Every source of work stops taking work and finishes what it took: the HTTP servers, then the intake. */
   private drain(run: ShutdownRun): ReturnType<typeof drainIntake> {
-    this.drainBegan.abort(new DOMException(MESSAGES.drainBeganReason(run.trigger.reason), 'AbortError'));
+    this.drainReason = new DOMException(MESSAGES.drainBeganReason(run.trigger.reason), 'AbortError');
+    this.drainBegan?.abort(this.drainReason);
     const sources = this.intake.sources();
     return drainIntake(this.servers, this.work, sources, this.options.drainTimeoutMs, run.expired.signal, this.logger, (source) =>
       this.record.emit({ type: 'intake-end', source, at: source.end }),
@@ -367,6 +368,12 @@ export class ShutdownSequence implements ShutdownHost {
 
   /** Aborts when the drain begins. */
   get drainSignal(): AbortSignal {
+    if (!this.drainBegan) {
+      this.drainBegan = new AbortController();
+      // Every long request may listen to it.
+      setMaxListeners(0, this.drainBegan.signal);
+      if (this.drainReason) this.drainBegan.abort(this.drainReason);
+    }
     return this.drainBegan.signal;
   }
 

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { isatty } from 'node:tty';
 import { Inject, Injectable } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
@@ -128,13 +129,14 @@ export class StartupDiagnostics {
   /** Every problem found now, as messages. */
   problems(): string[] {
     const problems: string[] = [];
+    // Looked at only where the answer can matter: /proc, and the terminal through fd 0 (`process.stdin` would open a stream on it).
+    const inContainer = CONTAINERS.includes(this.options.platform.name);
     const launcher = launcherProblem({
       platform: this.options.platform.name,
       script: process.env.npm_lifecycle_event,
       userAgent: process.env.npm_config_user_agent,
-      // Read from /proc only where the answer can matter.
-      parent: CONTAINERS.includes(this.options.platform.name) ? parentCommand() : undefined,
-      testRun: Boolean(process.env.JEST_WORKER_ID || process.env.VITEST || process.stdin.isTTY) || /^test/.test(process.env.npm_lifecycle_event ?? ''),
+      parent: inContainer ? parentCommand() : undefined,
+      testRun: inContainer && (Boolean(process.env.JEST_WORKER_ID || process.env.VITEST || isatty(0)) || /^test/.test(process.env.npm_lifecycle_event ?? '')),
     });
     if (launcher) problems.push(launcher);
     const terminus = this.terminusVersions();

@@ -1,6 +1,7 @@
 import type { ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
-import { lifecycleHookNames, timeLifecycleHooks } from '../adapter/nest.adapter.js';
+import { lifecycleHookNames } from '../adapter/nest.adapter.js';
+import { scanProviders } from '../discovery/decorated-provider.scanner.js';
 import { STARTUP_ABORT_MS } from '../graceful.constants.js';
 import { descriptionLevel, type GracefulLogger } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
@@ -102,7 +103,8 @@ export class StartupSequence {
    * level, and what a timeout names), and `startupTimeoutMs` bounds it.
    */
   attach(): void {
-    timeLifecycleHooks(this.modules, (name) => this.tracker.begin(name));
+    // The one scan of every provider: the decorated methods for the explorers, and each lifecycle hook timed.
+    scanProviders(this.modules, (name) => this.tracker.begin(name));
     this.armTimeout();
     this.watch = this.record.events$.subscribe((event) => {
       if (event.type === 'readiness-hold-end') this.tracker.ended(event.name, event.at - event.durationMs, event.at, event.outcome);

@@ -255,3 +255,16 @@ describe('GracefulLifecycleService.drainServer', () => {
     await moduleRef.close();
   });
 });
+
+describe('GracefulLifecycleService.drainSignal', () => {
+  it("first asked for once the drain has begun: already aborted, with the drain's reason", async () => {
+    @Module({ imports: [GracefulModule.forRoot({ logger: false, signals: [] })] })
+    class AppModule {}
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    await moduleRef.init();
+    const lifecycle = moduleRef.get(GracefulLifecycleService);
+    await moduleRef.close();
+    expect(lifecycle.drainSignal.aborted).toBe(true);
+    expect((lifecycle.drainSignal.reason as Error).message).toMatch(/^the drain began \(close\)/);
+  });
+});

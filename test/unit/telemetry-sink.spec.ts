@@ -6,12 +6,13 @@
 import 'reflect-metadata';
 import * as api from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { DeferredTelemetrySink } from '../../lib/observe/telemetry.sink.js';
+import { DeferredTelemetrySink, telemetryRegistered } from '../../lib/observe/telemetry.sink.js';
 import type { GracefulEvent } from '../../lib/interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../../lib/interfaces/shutdown-report.interface.js';
 
 const spans = new InMemorySpanExporter();
-beforeAll(() => api.trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] })));
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+beforeAll(() => api.trace.setGlobalTracerProvider(provider));
 afterAll(() => api.trace.disable());
 beforeEach(() => spans.reset());
 
@@ -78,6 +79,35 @@ describe('DeferredTelemetrySink', () => {
     sink.handle({ type: 'shutdown-start', reason: 'SIGINT', deadline: Date.now() + 1_000, at: Date.now() });
     sink.handle({ type: 'shutdown-end', report: { exitCode: 0, deadlineExceeded: false } as ShutdownReport, at: Date.now() });
     expect(spans.getFinishedSpans().filter((span) => span.name === 'graceful.shutdown')).toHaveLength(2);
+  });
+
+  it('loads nothing while no SDK has registered a provider, at the start or at a shutdown; a shutdown that begins once one has loads it and is recorded', async () => {
+    api.trace.disable();
+    try {
+      expect(telemetryRegistered()).toBe(false);
+      const otel = loader();
+      const sink = new DeferredTelemetrySink(otel.load);
+      sink.handle({ type: 'started', at: Date.now() });
+      await nextTurn();
+      const shutdown = (at: number): GracefulEvent[] => [
+        { type: 'shutdown-start', reason: 'SIGTERM', deadline: at + 9_000, at },
+        { type: 'hook-start', hook: 'Db.close', order: 0, final: false, at: at + 1 },
+        { type: 'hook-end', hook: 'Db.close', order: 0, final: false, outcome: 'ok', durationMs: 1, at: at + 2 },
+        { type: 'shutdown-end', report: { exitCode: 0, deadlineExceeded: false } as ShutdownReport, at: at + 3 },
+      ];
+      for (const event of shutdown(Date.now())) sink.handle(event);
+      expect(otel.asked).toBe(0);
+      // An SDK registered late: the next shutdown looks again as it begins.
+      api.trace.setGlobalTracerProvider(provider);
+      expect(telemetryRegistered()).toBe(true);
+      for (const event of shutdown(Date.now())) sink.handle(event);
+      expect(otel.asked).toBe(1);
+      otel.settle(await import('@opentelemetry/api'));
+      await sink.load();
+      expect(spans.getFinishedSpans().map((span) => span.name)).toEqual(['Db.close', 'graceful.shutdown']);
+    } finally {
+      if (!telemetryRegistered()) api.trace.setGlobalTracerProvider(provider);
+    }
   });
 
   it('without the package installed, does nothing and keeps nothing', async () => {
