@@ -114,7 +114,7 @@ export const MESSAGES = {
   startupInterrupted: (signal: string, where: string, running: string[], waitMs?: number) =>
     `${signal} arrived during the startup (${where}${running.length > 0 ? `; running: ${running.join('; ')}` : ''}): the startup stops. ${
       waitMs === undefined
-        ? "Nothing of Nest's lifecycle has begun; exit code 1."
+        ? "Nothing of Nest's lifecycle has begun: the @OnShutdown() hooks of the providers constructed so far run; exit code 1."
         : `The step under way has ${waitMs} ms to end; then what had started is rolled back, and a step left running makes the exit code 1.`
     }`,
   signalHeld: (signal: string, ms: number) =>

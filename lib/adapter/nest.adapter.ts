@@ -6,6 +6,7 @@
  */
 import type { InjectionToken } from '@nestjs/common';
 import { NestApplication, NestApplicationContext, NestFactory, type ModulesContainer } from '@nestjs/core';
+import { STATIC_CONTEXT } from '@nestjs/core/injector/constants.js';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 
 /** A provider or controller as discovery hands it out. */
@@ -47,6 +48,15 @@ class WrapperFacts implements ProviderFacts {
   get name(): string {
     return nameOf(this.wrapper);
   }
+}
+
+/**
+ * Nest has constructed the provider (its class's constructor ran, its factory
+ * resolved). Inside `NestFactory.create()` some have not yet: those hold only
+ * the bare prototype Nest prepares for them.
+ */
+export function isConstructed(wrapper: ProviderHandle): boolean {
+  return wrapper.getInstanceByContextId(STATIC_CONTEXT).isResolved === true;
 }
 
 export function providerFacts(wrapper: ProviderHandle): ProviderFacts {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { dependenciesOf, providerFacts, type ProviderHandle } from '../adapter/nest.adapter.js';
+import { dependenciesOf, isConstructed, providerFacts, type ProviderHandle } from '../adapter/nest.adapter.js';
 import { recordedMethods } from '../decorators/method-target.js';
 import { GRACEFUL_MODULE_OPTIONS, ON_SHUTDOWN_METHODS } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
@@ -144,9 +144,10 @@ export class ShutdownHookExplorer {
    * providers without hooks becomes one edge (rule 2 of the plan), found by
    * walking the injector's metadata. Each class's hook list is read once;
    * names, keys and calls are built when first needed, which keeps startup
-   * and memory low in large apps.
+   * and memory low in large apps. With `constructedOnly`, the providers Nest
+   * has not constructed yet (inside `NestFactory.create()`) are left out.
    */
-  explore(): ExploredHooks {
+  explore(constructedOnly = false): ExploredHooks {
     const providers: ExploredProvider[] = [];
     const nodeOf = new Map<ProviderHandle, ExploredProvider>();
     const defaultTimeoutMs = this.options.hookTimeoutMs;
@@ -156,7 +157,7 @@ export class ShutdownHookExplorer {
     for (const { wrapper, prototype: candidate, lists } of this.scanner.take(ON_SHUTDOWN_METHODS)) {
       const facts = providerFacts(wrapper);
       const prototype = facts.prototype as Instance | undefined;
-      if (facts.isAlias || !prototype) continue;
+      if (facts.isAlias || !prototype || (constructedOnly && !isConstructed(wrapper))) continue;
       // The scan read the list on the prototype it looked at; a non-singleton's methods are its class's.
       const methods = prototype === candidate ? lists[ON_SHUTDOWN_METHODS] : recordedMethods(prototype, ON_SHUTDOWN_METHODS);
       for (const method of methods) {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { ShutdownHookExplorer, type HookCalls } from '../discovery/shutdown-hook.explorer.js';
+import { ShutdownHookExplorer, type ExploredHooks, type HookCalls } from '../discovery/shutdown-hook.explorer.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { ShutdownPlanError } from '../errors/shutdown-plan.error.js';
 import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
@@ -38,12 +38,8 @@ export class ShutdownPlanner implements OnModuleInit {
    * `plan`, or for the plan's log line when that line is shown.
    */
   onModuleInit(): void {
-    const { graph, calls } = this.explorer.explore();
     const { strict, finalTimeoutMs, shutdownTimeoutMs, logPlan } = this.options;
-    // Most apps have no final hook: then the graph is the plan's as it is, and the final plan is empty.
-    const anyFinal = graph.nodes.some((node) => node.hooks.some((hook) => hook.final));
-    const analysis = analyseStopPlan(anyFinal ? selectHooks(graph, (hook) => !hook.final) : graph);
-    const finalAnalysis = anyFinal ? analyseStopPlan(selectHooks(graph, (hook) => Boolean(hook.final))) : undefined;
+    const { calls, anyFinal, analysis, finalAnalysis } = this.analyse(this.explorer.explore());
     for (const warning of [...analysis.warnings, ...(finalAnalysis?.warnings ?? [])]) {
       if (strict) throw new ShutdownPlanError(MESSAGES.strictPrefix + warning.message);
       this.logger.warn(warning.message);
@@ -68,6 +64,32 @@ export class ShutdownPlanner implements OnModuleInit {
     this.calls = calls;
     const level = descriptionLevel(this.options.logger, logPlan);
     if (level) this.logger[level](this.describePlan());
+  }
+
+  /**
+   * A startup stopped before this provider's `onModuleInit` (a signal or
+   * `startupTimeoutMs` inside `NestFactory.create()`, a provider initialized
+   * before it that threw): the rollback still runs the hooks of every
+   * provider Nest has constructed (their constructors and factories may have
+   * opened what the hooks close); the others never existed. The checks
+   * already had their chance to fail the start: nothing is logged or thrown.
+   */
+  planConstructed(): void {
+    if (this.analysis) return;
+    const { calls, analysis, finalAnalysis } = this.analyse(this.explorer.explore(true));
+    this.analysis = analysis;
+    this.finalAnalysis = finalAnalysis;
+    this.built = this.finalBuilt = undefined;
+    this.calls = calls;
+  }
+
+  private analyse(explored: ExploredHooks): { calls: HookCalls; anyFinal: boolean; analysis: StopPlanAnalysis; finalAnalysis?: StopPlanAnalysis } {
+    const { graph, calls } = explored;
+    // Most apps have no final hook: then the graph is the plan's as it is, and the final plan is empty.
+    const anyFinal = graph.nodes.some((node) => node.hooks.some((hook) => hook.final));
+    const analysis = analyseStopPlan(anyFinal ? selectHooks(graph, (hook) => !hook.final) : graph);
+    const finalAnalysis = anyFinal ? analyseStopPlan(selectHooks(graph, (hook) => Boolean(hook.final))) : undefined;
+    return { calls, anyFinal, analysis, finalAnalysis };
   }
 
   /** The `@OnShutdown()` hooks, except the final ones. */

@@ -190,6 +190,8 @@ export class ShutdownSequence implements ShutdownHost {
     const { options } = this;
     try {
       run.abandonedStartup = await this.startup.settled(run.startedAt, run.expired.signal);
+      // A startup stopped before the hooks were planned rolls back what Nest has constructed.
+      if (this.startup.error) this.planner.planConstructed();
       // Taken now, once the bootstrap that found the hooks has ended.
       const { plan, finalPlan } = this.planner;
       run.armDeadline();

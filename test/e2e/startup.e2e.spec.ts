@@ -37,9 +37,12 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
     const report = readReport(reportFile);
     expect(report).toMatchObject({ reason: 'SIGTERM', exitCode: 1 });
     expect(report.startupError).toContain('interrupted by SIGTERM during NestFactory.create()');
-    // Nothing of the lifecycle began: the app's hooks and its warm-up never started (the module's own providers are not listed).
+    // Nothing of the lifecycle began: the app's hooks and its warm-up never started (the module's own providers are not listed);
+    // the hook of A, which Nest had constructed, ran all the same (its constructor may have opened what it closes).
     const startup = report.startup as { failedAt: string; rolledBack: string[]; neverStarted: string[] };
     expect(startup.failedAt).toBe('NestFactory.create()');
+    expect(startup.rolledBack).toEqual(['ServerA.close']);
+    expect(app.timeline).toContain('hook-end:ServerA.close');
     expect(startup.neverStarted).toEqual(expect.arrayContaining(['Warmer.onApplicationBootstrap', 'Warmer.warm (warm-up)']));
     expect(startup.neverStarted.filter((name) => /^(Shutdown|Graceful)/.test(name))).toEqual([]);
   });
@@ -80,7 +83,7 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
     expect(app.timeline).not.toContain('listening');
     const report = readReport(reportFile);
     expect(report).toMatchObject({ reason: 'startup-failed', exitCode: 1 });
-    expect(report.startup).toMatchObject({ failedAt: 'NestFactory.create()', rolledBack: [] });
+    expect(report.startup).toMatchObject({ failedAt: 'NestFactory.create()', rolledBack: ['ServerA.close'] });
   });
 
   it('a hung onModuleInit is named at startupTimeoutMs and the startup is rolled back (A closed), exit 1', async () => {

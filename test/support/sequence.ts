@@ -41,7 +41,8 @@ export function sequenceFor(
   record: LifecycleRecord,
   process: object,
 ): ShutdownSequence {
-  const planner = { plan, finalPlan: EMPTY_PLAN, calls, finalReserveMs: 0 } as unknown as ShutdownPlanner;
+  // Planned already, as after init(): a rollback has nothing more to plan.
+  const planner = { plan, finalPlan: EMPTY_PLAN, calls, finalReserveMs: 0, planConstructed: () => undefined } as unknown as ShutdownPlanner;
   return new ShutdownSequence(
     options,
     planner,
@@ -52,6 +53,6 @@ export function sequenceFor(
     process as ProcessSignals,
     { prepare: () => undefined, sources: () => [], release: () => undefined } as unknown as IntakeRegistry,
     { watch: () => undefined, check: () => undefined, release: () => undefined } as unknown as StartupDiagnostics,
-    { serve: () => record.serve() } as unknown as ReadinessHolder,
+    { serve: () => record.serve(), warmUpsNotStarted: () => [] } as unknown as ReadinessHolder,
   );
 }
