@@ -21,6 +21,8 @@ export interface HookCalls {
 export interface ExploredHooks {
   graph: IndexedProviderGraph;
   calls: HookCalls;
+  /** Some hook is `final: true`. */
+  anyFinal: boolean;
 }
 
 type Instance = Record<string, HookCall>;
@@ -148,7 +150,10 @@ export class ShutdownHookExplorer {
    * has not constructed yet (inside `NestFactory.create()`) are left out.
    */
   explore(constructedOnly = false): ExploredHooks {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by the graph's getter
+    const explorer = this;
     const providers: ExploredProvider[] = [];
+    let anyFinal = false;
     const nodeOf = new Map<ProviderHandle, ExploredProvider>();
     const defaultTimeoutMs = this.options.hookTimeoutMs;
     // Filled per provider, then copied to measure (when more than one): an array grown from empty reserves room for 17.
@@ -171,6 +176,7 @@ export class ShutdownHookExplorer {
         }
         methodsFound.push(method);
         optionsFound.push(hookOptions);
+        if (hookOptions.final === true) anyFinal = true;
       }
       if (methodsFound.length === 0) continue;
       const provider = new ExploredProvider(providers.length, wrapper, facts.instance as Instance, defaultTimeoutMs);
@@ -180,7 +186,15 @@ export class ShutdownHookExplorer {
       providers.push(provider);
       nodeOf.set(wrapper, provider);
     }
-    return { graph: { nodes: providers, dependencies: this.dependenciesBetween(providers, nodeOf) }, calls: new ExploredCalls(providers) };
+    // The edges are walked when first read: by the plan's checks, which need not run inside the startup.
+    let dependencies: Array<readonly number[]> | undefined;
+    const graph: IndexedProviderGraph = {
+      nodes: providers,
+      get dependencies() {
+        return (dependencies ??= explorer.dependenciesBetween(providers, nodeOf));
+      },
+    };
+    return { graph, calls: new ExploredCalls(providers), anyFinal };
   }
 
   /** For each provider with hooks, the providers with hooks it reaches directly or through providers without, as indices. */

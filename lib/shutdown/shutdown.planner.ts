@@ -7,6 +7,7 @@ import { createGracefulLogger, descriptionLevel } from '../graceful.logger.js';
 import { MESSAGES } from '../graceful.messages.js';
 import { analyseStopPlan, assembleStopPlan, selectHooks, type StopPlanAnalysis } from '../graph/stop-plan.rules.js';
 import { EMPTY_PLAN, type StopPlan } from '../graph/stop-plan.types.js';
+import { LifecycleRecord } from '../lifecycle/lifecycle.record.js';
 import { budgetProblems, type ResolvedGracefulOptions } from '../options/graceful-options.resolver.js';
 import { formatPlan, formatPlatform } from '../report/plan.formatter.js';
 
@@ -18,6 +19,10 @@ import { formatPlan, formatPlatform } from '../report/plan.formatter.js';
 @Injectable()
 export class ShutdownPlanner implements OnModuleInit {
   private readonly logger;
+  /** The hooks found at startup, until the plan's checks have run. */
+  private explored?: ExploredHooks;
+  /** Some hook is `final` (known from the startup on: it decides the final reserve). */
+  private anyFinal = false;
   private analysis?: StopPlanAnalysis;
   private finalAnalysis?: StopPlanAnalysis;
   private built?: StopPlan;
@@ -28,23 +33,24 @@ export class ShutdownPlanner implements OnModuleInit {
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
     private readonly explorer: ShutdownHookExplorer,
+    private readonly record: LifecycleRecord,
   ) {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
   }
 
   /**
-   * Finds the hooks and checks them at startup; the plan itself (units,
-   * waves, worst case) is built when first needed: by the shutdown, by
-   * `plan`, or for the plan's log line when that line is shown.
+   * Finds the hooks and checks the options at startup. The plan's own checks
+   * (the dependencies walked through every provider, cycles, order
+   * conflicts) fail the start with `strict`, and run at once when the plan
+   * is shown in the log; otherwise they run just after the application has
+   * started (their warnings follow its start line), or when the plan is first
+   * needed (`plan`, a shutdown), whichever comes first. The plan itself
+   * (units, waves, worst case) is built when first needed.
    */
   onModuleInit(): void {
     const { strict, finalTimeoutMs, shutdownTimeoutMs, logPlan } = this.options;
-    const { calls, anyFinal, analysis, finalAnalysis } = this.analyse(this.explorer.explore());
-    for (const warning of [...analysis.warnings, ...(finalAnalysis?.warnings ?? [])]) {
-      if (strict) throw new ShutdownPlanError(MESSAGES.strictPrefix + warning.message);
-      this.logger.warn(warning.message);
-    }
-    if (anyFinal && finalTimeoutMs >= shutdownTimeoutMs) {
+    const explored = this.explorer.explore();
+    if (explored.anyFinal && finalTimeoutMs >= shutdownTimeoutMs) {
       throw new InvalidGracefulOptionsError(
         MESSAGES.invalidOption(
           'finalTimeoutMs',
@@ -58,11 +64,10 @@ export class ShutdownPlanner implements OnModuleInit {
       if (strict) throw new InvalidGracefulOptionsError(MESSAGES.strictPrefix + problem);
       this.logger.warn(problem);
     }
-    this.analysis = analysis;
-    this.finalAnalysis = finalAnalysis;
-    this.built = this.finalBuilt = undefined;
-    this.calls = calls;
+    this.found(explored);
     const level = descriptionLevel(this.options.logger, logPlan);
+    if (strict || level) this.check(strict);
+    else this.checkOnceStarted();
     if (level) this.logger[level](this.describePlan());
   }
 
@@ -72,39 +77,63 @@ export class ShutdownPlanner implements OnModuleInit {
    * before it that threw): the rollback still runs the hooks of every
    * provider Nest has constructed (their constructors and factories may have
    * opened what the hooks close); the others never existed. The checks
-   * already had their chance to fail the start: nothing is logged or thrown.
+   * already had their chance to fail the start: nothing is thrown.
    */
   planConstructed(): void {
-    if (this.analysis) return;
-    const { calls, analysis, finalAnalysis } = this.analyse(this.explorer.explore(true));
-    this.analysis = analysis;
-    this.finalAnalysis = finalAnalysis;
-    this.built = this.finalBuilt = undefined;
-    this.calls = calls;
+    if (!this.analysis && !this.explored) {
+      this.found(this.explorer.explore(true));
+    }
+    this.check(false);
   }
 
-  private analyse(explored: ExploredHooks): { calls: HookCalls; anyFinal: boolean; analysis: StopPlanAnalysis; finalAnalysis?: StopPlanAnalysis } {
-    const { graph, calls } = explored;
+  private found(explored: ExploredHooks): void {
+    this.explored = explored;
+    this.anyFinal = explored.anyFinal;
+    this.calls = explored.calls;
+    this.analysis = this.finalAnalysis = this.built = this.finalBuilt = undefined;
+  }
+
+  /** Once the application has started, on the next turn: the checks the startup did not wait for. */
+  private checkOnceStarted(): void {
+    const subscription = this.record.events$.subscribe((event) => {
+      if (event.type !== 'started') return;
+      queueMicrotask(() => subscription.unsubscribe());
+      setImmediate(() => this.check(false));
+    });
+  }
+
+  /** The plan's checks, once: each problem is a warning, or with `fail` (`strict` at startup) an error. */
+  private check(fail: boolean): void {
+    const explored = this.explored;
+    if (!explored) return;
     // Most apps have no final hook: then the graph is the plan's as it is, and the final plan is empty.
-    const anyFinal = graph.nodes.some((node) => node.hooks.some((hook) => hook.final));
-    const analysis = analyseStopPlan(anyFinal ? selectHooks(graph, (hook) => !hook.final) : graph);
-    const finalAnalysis = anyFinal ? analyseStopPlan(selectHooks(graph, (hook) => Boolean(hook.final))) : undefined;
-    return { calls, anyFinal, analysis, finalAnalysis };
+    const { graph } = explored;
+    const analysis = analyseStopPlan(this.anyFinal ? selectHooks(graph, (hook) => !hook.final) : graph);
+    const finalAnalysis = this.anyFinal ? analyseStopPlan(selectHooks(graph, (hook) => Boolean(hook.final))) : undefined;
+    for (const warning of [...analysis.warnings, ...(finalAnalysis?.warnings ?? [])]) {
+      if (fail) throw new ShutdownPlanError(MESSAGES.strictPrefix + warning.message);
+      this.logger.warn(warning.message);
+    }
+    this.explored = undefined;
+    this.analysis = analysis;
+    this.finalAnalysis = finalAnalysis;
   }
 
   /** The `@OnShutdown()` hooks, except the final ones. */
   get plan(): StopPlan {
+    this.check(false);
     return (this.built ??= this.analysis ? assembleStopPlan(this.analysis) : EMPTY_PLAN);
   }
 
   /** The `final: true` hooks, planned by the same rules. */
   get finalPlan(): StopPlan {
+    this.check(false);
     return (this.finalBuilt ??= this.finalAnalysis ? assembleStopPlan(this.finalAnalysis) : EMPTY_PLAN);
   }
 
   /** The part of the deadline kept back for the final hooks: `finalTimeoutMs` when there are any. */
   get finalReserveMs(): number {
-    return this.finalAnalysis ? this.options.finalTimeoutMs : 0;
+    return this.anyFinal ? this.options.finalTimeoutMs : 0;
   }
 
   /** The plan as the startup log shows it. */

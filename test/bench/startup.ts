@@ -29,11 +29,22 @@ export interface StartupSample {
   graceful: number[];
 }
 
+/** `runs` rounds, each a plain and a module cold start back to back (which goes first alternates), so that both of a pair saw the same machine. */
 export async function startupAt(count: number, runs: number): Promise<StartupSample> {
   const sample: StartupSample = { count, plain: [], graceful: [] };
   for (let i = 0; i < runs; i++) {
-    sample.plain.push(await coldStart(count, false));
-    sample.graceful.push(await coldStart(count, true));
+    const first = i % 2 === 0;
+    const a = await coldStart(count, !first);
+    const b = await coldStart(count, first);
+    sample.plain.push(first ? a : b);
+    sample.graceful.push(first ? b : a);
   }
   return sample;
+}
+
+/** What the module adds, as the median of each round's difference (both of a pair saw the same load), and against the plain median. */
+export function addedByModule(sample: StartupSample): { ms: number; ratio: number } {
+  const middle = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+  const ms = middle(sample.graceful.map((graceful, i) => graceful - sample.plain[i]));
+  return { ms, ratio: ms / middle(sample.plain) };
 }
