@@ -1,4 +1,5 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
 import { ShutdownHookExplorer, type ExploredHooks, type HookCalls } from '../discovery/shutdown-hook.explorer.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { ShutdownPlanError } from '../errors/shutdown-plan.error.js';
@@ -17,12 +18,15 @@ import { formatPlan, formatPlatform } from '../report/plan.formatter.js';
  * application starts (as an error with `strict`).
  */
 @Injectable()
-export class ShutdownPlanner implements OnModuleInit {
+export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
   private readonly logger;
   /** The hooks found at startup, until the plan's checks have run. */
   private explored?: ExploredHooks;
   /** Some hook is `final` (known from the startup on: it decides the final reserve). */
   private anyFinal = false;
+  /** Waits for the application's start, then for the next turn, to run the checks. */
+  private watch?: Subscription;
+  private pendingCheck?: NodeJS.Immediate;
   private analysis?: StopPlanAnalysis;
   private finalAnalysis?: StopPlanAnalysis;
   private built?: StopPlan;
@@ -93,13 +97,33 @@ export class ShutdownPlanner implements OnModuleInit {
     this.analysis = this.finalAnalysis = this.built = this.finalBuilt = undefined;
   }
 
-  /** Once the application has started, on the next turn: the checks the startup did not wait for. */
+  /**
+   * Once the application has started, on the next turn: the checks the
+   * startup did not wait for. What is pending is let go when the application
+   * closes first: a queued check must not keep a closed application alive.
+   */
   private checkOnceStarted(): void {
-    const subscription = this.record.events$.subscribe((event) => {
+    this.watch = this.record.events$.subscribe((event) => {
       if (event.type !== 'started') return;
-      queueMicrotask(() => subscription.unsubscribe());
-      setImmediate(() => this.check(false));
+      this.letGo();
+      this.pendingCheck = setImmediate(() => {
+        this.pendingCheck = undefined;
+        this.check(false);
+      });
     });
+  }
+
+  onModuleDestroy(): void {
+    this.letGo();
+    clearImmediate(this.pendingCheck);
+    this.pendingCheck = undefined;
+  }
+
+  private letGo(): void {
+    // Unsubscribed on the next microtask: this may run inside the subscription's own callback.
+    const watch = this.watch;
+    this.watch = undefined;
+    if (watch) queueMicrotask(() => watch.unsubscribe());
   }
 
   /** The plan's checks, once: each problem is a warning, or with `fail` (`strict` at startup) an error. */
