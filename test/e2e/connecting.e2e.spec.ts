@@ -27,6 +27,11 @@ async function expectConnecting(app: AppProcess, port: number, name: string): Pr
 
 const states = (app: AppProcess) => app.events.filter((e) => e.type === 'state').map((e) => e.state);
 
+/** The fixture with `intake`, its broker's address in `env`, the probe's details on and no readiness delay (plus `moduleOptions`). */
+function startApp(intake: string, env: Record<string, string>, moduleOptions: object = {}) {
+  return apps.start('connecting.app.js', { DETAILS: '1', INTAKE: intake, ...env, GRACEFUL_OPTIONS: options({ readinessDelayMs: 0, ...moduleOptions }) });
+}
+
 describe('readiness waits for the intake to be connected', () => {
   let redis: RedisServer | undefined;
   let rabbit: Broker | undefined;
@@ -37,12 +42,7 @@ describe('readiness waits for the intake to be connected', () => {
 
   it('a BullMQ worker whose Redis is down: starting (the worker named) after listen(), then ready once Redis is up, and a job is processed', async () => {
     const redisPort = await freePort();
-    const app = apps.start('connecting.app.js', {
-      DETAILS: '1',
-      INTAKE: 'bullmq',
-      REDIS_PORT: String(redisPort),
-      GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }),
-    });
+    const app = startApp('bullmq', { REDIS_PORT: String(redisPort) });
     const { port } = (await app.event('listening')) as unknown as { port: number };
     const name = 'BullMQ worker "emails" (EmailProcessor) connecting';
     await expectConnecting(app, port, name);
@@ -64,12 +64,7 @@ describe('readiness waits for the intake to be connected', () => {
 
   it('a legacy Bull queue whose Redis is down: starting (the queue named) after listen(), then ready once Redis is up, and a job is processed', async () => {
     const redisPort = await freePort();
-    const app = apps.start('connecting.app.js', {
-      DETAILS: '1',
-      INTAKE: 'bull',
-      REDIS_PORT: String(redisPort),
-      GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }),
-    });
+    const app = startApp('bull', { REDIS_PORT: String(redisPort) });
     const { port } = (await app.event('listening')) as unknown as { port: number };
     const name = 'Bull queue "legacy" connecting';
     await expectConnecting(app, port, name);
@@ -87,12 +82,7 @@ describe('readiness waits for the intake to be connected', () => {
 
   it('SIGTERM while a worker connects: the shutdown runs from starting and exits 0; the application never reports started', async () => {
     const redisPort = await freePort();
-    const app = apps.start('connecting.app.js', {
-      DETAILS: '1',
-      INTAKE: 'bullmq',
-      REDIS_PORT: String(redisPort),
-      GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }),
-    });
+    const app = startApp('bullmq', { REDIS_PORT: String(redisPort) });
     const { port } = (await app.event('listening')) as unknown as { port: number };
     await expectConnecting(app, port, 'BullMQ worker "emails" (EmailProcessor) connecting');
     app.signal('SIGTERM');
@@ -103,12 +93,7 @@ describe('readiness waits for the intake to be connected', () => {
 
   it('startupTimeoutMs names a worker still connecting and fails the startup (exit 1)', async () => {
     const redisPort = await freePort();
-    const app = apps.start('connecting.app.js', {
-      DETAILS: '1',
-      INTAKE: 'bullmq',
-      REDIS_PORT: String(redisPort),
-      GRACEFUL_OPTIONS: options({ readinessDelayMs: 0, startupTimeoutMs: 1500 }),
-    });
+    const app = startApp('bullmq', { REDIS_PORT: String(redisPort) }, { startupTimeoutMs: 1500 });
     await app.event('listening');
     expect(await app.exited).toEqual({ code: 1, signal: null });
     expect(app.output).toMatch(/startupTimeoutMs \(1500 ms\); still running: BullMQ worker "emails" \(EmailProcessor\) connecting, running [\d.]+ s/);
@@ -117,12 +102,7 @@ describe('readiness waits for the intake to be connected', () => {
 
   it('readinessWaitsForIntake: false: ready once the application serves, the worker still connecting; SIGTERM then exits 0', async () => {
     const redisPort = await freePort();
-    const app = apps.start('connecting.app.js', {
-      DETAILS: '1',
-      INTAKE: 'bullmq',
-      REDIS_PORT: String(redisPort),
-      GRACEFUL_OPTIONS: options({ readinessDelayMs: 0, readinessWaitsForIntake: false }),
-    });
+    const app = startApp('bullmq', { REDIS_PORT: String(redisPort) }, { readinessWaitsForIntake: false });
     const { port } = (await app.event('listening')) as unknown as { port: number };
     await app.event('started');
     expect((await probe(port, '/health/ready')).status).toBe(200);
@@ -136,7 +116,7 @@ describe('readiness waits for the intake to be connected', () => {
   it('a hybrid application whose RabbitMQ is down: starting (the server named) after listen(), then ready once the broker is up, and a message is answered', async () => {
     const rabbitPort = await freePort();
     const url = `amqp://guest:guest@127.0.0.1:${rabbitPort}`;
-    const app = apps.start('connecting.app.js', { DETAILS: '1', INTAKE: 'rmq', BROKER_URL: url, GRACEFUL_OPTIONS: options({ readinessDelayMs: 0 }) });
+    const app = startApp('rmq', { BROKER_URL: url });
     const { port } = (await app.event('listening')) as unknown as { port: number };
     const name = 'RabbitMQ microservice connecting';
     await expectConnecting(app, port, name);
