@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { appProcesses } from '../support/app-process.js';
+import { NEST_VERSIONS } from '../support/nest-versions.js';
 import { ORDERED_APP_HOOKS, startsOf } from '../support/ordered-app.js';
 
 /**
@@ -14,12 +15,7 @@ const options = (o: object) => JSON.stringify(o);
 const count = (text: string, part: string) => text.split(part).length - 1;
 
 /** The same fixture on Nest 12 (ESM) and as the CommonJS app on Nest 11 (test/nest11). */
-const NEST_VERSIONS = [
-  ['Nest 12', 'ordered.app.js'],
-  ['Nest 11', join(process.cwd(), 'test', 'nest11', '.build', 'fixtures', 'ordered.app.js')],
-] as const;
-
-describe.each(NEST_VERSIONS)('one shutdown sequence on %s', (_nest, ordered) => {
+describe.each(NEST_VERSIONS.map(([nest, fixture]) => [nest, fixture('ordered.app.js')] as const))('one shutdown sequence on %s', (_nest, ordered) => {
   it("logs the stop plan and the intake at debug level with Nest's default logger (no levels configured), and not with levels that leave debug out", async () => {
     const plain = apps.start(ordered, { NEST_LOG_LEVELS: 'default' });
     await plain.port();

@@ -1,9 +1,10 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appProcesses, type AppProcess } from '../support/app-process.js';
 import { get, probe } from '../support/http.js';
+import { NEST_VERSIONS, takeReport } from '../support/nest-versions.js';
 
 /**
  * Issue 16: readiness means ready (warm-ups, held work, markUnready,
@@ -12,12 +13,6 @@ import { get, probe } from '../support/http.js';
  */
 const apps = appProcesses();
 const options = (o: object) => JSON.stringify(o);
-
-/** The fixture on Nest 12 (ESM), and compiled to CommonJS on Nest 11 (test/nest11, prepared by its prepare.mjs). */
-const NEST_VERSIONS = [
-  ['Nest 12', (fixture: string) => fixture],
-  ['Nest 11', (fixture: string) => join(process.cwd(), 'test', 'nest11', '.build', 'fixtures', fixture)],
-] as const;
 
 /** The states the process reported, in order. */
 const states = (app: AppProcess) => app.events.filter((e) => e.type === 'state').map((e) => e.state);
@@ -217,12 +212,6 @@ describe.each(NEST_VERSIONS)('one sequence, one outcome (issue 16, item 4) on %s
 });
 
 describe.each(NEST_VERSIONS)('a failed startup rolls back (issue 16, item 3) on %s', (_nest, fixture) => {
-  const readReport = (file: string) => {
-    const report = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    rmSync(file, { force: true });
-    return report;
-  };
-
   it("when a provider throws in onModuleInit and main.ts catches the error, what started is stopped (its @OnShutdown hook, then Nest's hooks), the report says why, and the process exits 1", async () => {
     const reportFile = join(tmpdir(), `graceful-failed-start-${process.pid}-${Date.now()}.json`);
     const app = apps.start(fixture('failed-start.app.js'), { GRACEFUL_OPTIONS: options({ reportFile }) });
@@ -231,7 +220,7 @@ describe.each(NEST_VERSIONS)('a failed startup rolls back (issue 16, item 3) on 
     const order = app.timeline.filter((t) => ['a-open', 'hook-end:ServerA.close', 'nest-destroy:ServerA'].includes(t));
     expect(order).toEqual(['a-open', 'hook-end:ServerA.close', 'nest-destroy:ServerA']);
     expect(app.timeline).not.toContain('listening');
-    const report = readReport(reportFile);
+    const report = takeReport(reportFile);
     expect(report).toMatchObject({ reason: 'startup-failed', startupError: 'B cannot connect', exitCode: 1 });
     // What was rolled back, and what never started: A's hook ran; B's onModuleInit began (and threw), so nothing is left unstarted.
     expect(report.startup).toEqual({ failedAt: 'init()', error: 'B cannot connect', rolledBack: ['ServerA.close'], neverStarted: [] });

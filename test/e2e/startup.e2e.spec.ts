@@ -1,7 +1,7 @@
-import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appProcesses } from '../support/app-process.js';
+import { NEST_VERSIONS, takeReport } from '../support/nest-versions.js';
 
 /**
  * Issue 16, items 2 and 4: a signal at any moment of the startup goes through
@@ -11,17 +11,6 @@ import { appProcesses } from '../support/app-process.js';
 const apps = appProcesses();
 const options = (o: object) => JSON.stringify(o);
 
-/** The fixture on Nest 12 (ESM), and compiled to CommonJS on Nest 11 (test/nest11, prepared by its prepare.mjs). */
-const NEST_VERSIONS = [
-  ['Nest 12', (fixture: string) => fixture],
-  ['Nest 11', (fixture: string) => join(process.cwd(), 'test', 'nest11', '.build', 'fixtures', fixture)],
-] as const;
-
-const readReport = (file: string) => {
-  const report = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  rmSync(file, { force: true });
-  return report;
-};
 const reportPath = (name: string) => join(tmpdir(), `graceful-${name}-${process.pid}-${Date.now()}.json`);
 
 describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %s', (_nest, fixture) => {
@@ -34,7 +23,7 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
     expect(app.output).toContain('SIGTERM arrived during the startup (NestFactory.create())');
     expect(app.timeline).not.toContain('listening');
     expect(app.timeline).not.toContain('a-open');
-    const report = readReport(reportFile);
+    const report = takeReport(reportFile);
     expect(report).toMatchObject({ reason: 'SIGTERM', exitCode: 1 });
     expect(report.startupError).toContain('interrupted by SIGTERM during NestFactory.create()');
     // Nothing of the lifecycle began: the app's hooks and its warm-up never started (the module's own providers are not listed);
@@ -58,7 +47,7 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
     const order = app.timeline.filter((t) => ['a-open', 'hook-start:ServerA.close', 'hook-end:ServerA.close', 'nest-destroy:ServerA'].includes(t));
     expect(order).toEqual(['a-open', 'hook-start:ServerA.close', 'hook-end:ServerA.close', 'nest-destroy:ServerA']);
     expect(app.timeline).not.toContain('listening');
-    const report = readReport(reportFile);
+    const report = takeReport(reportFile);
     expect(report).toMatchObject({ reason: 'SIGTERM', exitCode: 1, deadlineExceeded: false });
     expect(report.startupError).toContain('DatabaseService.onModuleInit');
     // A's hook rolled back what had started; the bootstrap hook and the warm-up after the hung step never began.
@@ -81,7 +70,7 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
     );
     expect(app.timeline).toContain('connecting');
     expect(app.timeline).not.toContain('listening');
-    const report = readReport(reportFile);
+    const report = takeReport(reportFile);
     expect(report).toMatchObject({ reason: 'startup-failed', exitCode: 1 });
     expect(report.startup).toMatchObject({ failedAt: 'NestFactory.create()', rolledBack: ['ServerA.close'] });
   });
@@ -94,7 +83,7 @@ describe.each(NEST_VERSIONS)('signals during the startup (issue 16, item 4) on %
     const order = app.timeline.filter((t) => ['a-open', 'connecting', 'hook-end:ServerA.close', 'nest-destroy:ServerA'].includes(t));
     expect(order).toEqual(['a-open', 'connecting', 'hook-end:ServerA.close', 'nest-destroy:ServerA']);
     expect(app.timeline).not.toContain('listening');
-    const report = readReport(reportFile);
+    const report = takeReport(reportFile);
     expect(report).toMatchObject({ reason: 'startup-failed', exitCode: 1 });
     expect(report.startupError).toContain('startupTimeoutMs (1500 ms)');
     expect(report.startupError).toContain('DatabaseService.onModuleInit');
@@ -123,7 +112,7 @@ describe.each(NEST_VERSIONS)('a signal before the module exists, in the first in
     expect(await app.exited).toEqual({ code: 1, signal: null });
     expect(app.output).toContain('SIGTERM arrived during the startup (NestFactory.create())');
     expect(app.timeline).not.toContain('listening');
-    const report = readReport(reportFile);
+    const report = takeReport(reportFile);
     expect(report).toMatchObject({ reason: 'SIGTERM', exitCode: 1 });
     expect(report.startupError).toContain('interrupted by SIGTERM during NestFactory.create()');
   });
