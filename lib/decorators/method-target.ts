@@ -34,6 +34,19 @@ const recorded: WeakMap<object, Record<string, readonly string[]>> = ((globalThi
 const NONE: readonly string[] = Object.freeze([]);
 
 /**
+ * The list keys some class in the process was decorated under, shared like
+ * the lists: a decorator no class uses costs the startup no scan.
+ */
+const KEYS = Symbol.for('nestjs-graceful.recorded-keys');
+const recordedKeys: Set<string> = ((globalThis as Record<symbol, unknown>)[KEYS] as Set<string> | undefined) ??
+  ((globalThis as Record<symbol, unknown>)[KEYS] = new Set<string>());
+
+/** Some class in the process has a method recorded under `listKey`. */
+export function anyRecorded(listKey: string): boolean {
+  return recordedKeys.has(listKey);
+}
+
+/**
  * Records, on the class, that `key` carries the decorator whose list is
  * `listKey`, so that discovery reads one list per provider instead of
  * scanning every method of every provider. Subclasses inherit the list.
@@ -47,6 +60,7 @@ export function recordMethod(target: object, key: string | symbol, listKey: stri
   let own = recorded.get(target);
   if (!own) recorded.set(target, (own = {}));
   own[listKey] = list;
+  recordedKeys.add(listKey);
   Reflect.defineMetadata(listKey, list, target);
 }
 

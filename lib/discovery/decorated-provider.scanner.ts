@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { methodsPrototype, type HookTimer, type ProviderHandle } from '../adapter/nest.adapter.js';
-import { recordedLists, type RecordedLists } from '../decorators/method-target.js';
+import { anyRecorded, recordedLists, type RecordedLists } from '../decorators/method-target.js';
 import { ON_DRAIN_METHODS, ON_SHUTDOWN_METHODS, WARM_UP_METHODS } from '../graceful.constants.js';
 
 /** A provider or controller with a method of one of the module's decorators, as the scan found it. */
@@ -18,6 +18,9 @@ const KEPT = [ON_SHUTDOWN_METHODS, WARM_UP_METHODS, ON_DRAIN_METHODS] as const;
 
 type ListKey = (typeof KEPT)[number];
 
+/** The lists the startup asks for before it ends: the warm-ups, run once the application serves, and the `@OnDrain()` sources readiness waits on. */
+const STARTUP_LISTS = [WARM_UP_METHODS, ON_DRAIN_METHODS];
+
 /** What one pass found, by list key, until each is taken; and how many modules the container held then. */
 interface Scan {
   modules: number;
@@ -28,23 +31,30 @@ interface Scan {
 const scans = new WeakMap<ModulesContainer, Scan>();
 
 /**
- * The one pass over every provider and controller at startup, for all the
- * module's method decorators at once and, with `time` (at the start of
- * `init()`, before Nest calls any lifecycle hook), for the lifecycle hooks
- * the startup times: at 16,000 providers each pass costs milliseconds.
- * Providers first, then controllers, in registration order.
+ * The pass over every provider and controller for the module's method
+ * decorators, all at once, and with `time` (at the start of `init()`, before
+ * Nest calls any lifecycle hook) for the lifecycle hooks the startup times:
+ * at 16,000 providers each pass costs milliseconds. The timed pass collects
+ * the decorated methods only when the startup itself will ask for some (a
+ * class with `@WarmUp()` or `@OnDrain()` exists); the `@OnShutdown()` hooks
+ * are asked for just after the start otherwise (lib/shutdown/shutdown.planner.ts),
+ * and that pass, out of the startup, finds them. Providers first, then
+ * controllers, in registration order.
  */
 export function scanProviders(modules: ModulesContainer, time?: HookTimer): void {
-  const found = new Map<string, DecoratedProvider[]>(KEPT.map((key) => [key, []]));
+  const collect = !time || STARTUP_LISTS.some(anyRecorded);
+  const found = collect ? new Map<string, DecoratedProvider[]>(KEPT.map((key) => [key, []])) : undefined;
   // Plain loops: this runs once per provider, 16,000 times in a large app.
   for (const module of modules.values()) visit(module.providers.values(), found, time);
   for (const module of modules.values()) visit(module.controllers.values(), found, time);
-  scans.set(modules, { modules: modules.size, found });
+  if (found) scans.set(modules, { modules: modules.size, found });
+  else scans.delete(modules);
 }
 
-function visit(wrappers: Iterable<ProviderHandle>, found: Map<string, DecoratedProvider[]>, time: HookTimer | undefined): void {
+function visit(wrappers: Iterable<ProviderHandle>, found: Map<string, DecoratedProvider[]> | undefined, time: HookTimer | undefined): void {
   for (const wrapper of wrappers) {
     const prototype = methodsPrototype(wrapper, time);
+    if (!found) continue;
     // One walk up the prototype chain: most providers stop here.
     const lists = prototype && recordedLists(prototype);
     if (!lists) continue;
@@ -63,6 +73,8 @@ export class DecoratedProviderScanner {
 
   /** The providers and controllers with methods recorded under `listKey`, in registration order (providers first). */
   take(listKey: ListKey): DecoratedProvider[] {
+    // No class in the process has the decorator: nothing to scan for.
+    if (!anyRecorded(listKey)) return [];
     let scan = scans.get(this.modules);
     if (!scan || scan.modules !== this.modules.size || !scan.found.has(listKey)) {
       scanProviders(this.modules);

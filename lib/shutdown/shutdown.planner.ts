@@ -13,17 +13,20 @@ import { budgetProblems, type ResolvedGracefulOptions } from '../options/gracefu
 import { formatPlan, formatPlatform } from '../report/plan.formatter.js';
 
 /**
- * Plans the shutdown at startup: finds the hooks, orders them, and checks the
- * plan and the time budget, so that every problem shows while the
- * application starts (as an error with `strict`).
+ * Plans the shutdown: checks the time budget at startup, finds the hooks,
+ * orders them and checks the plan just after the start (inside it with
+ * `strict`, where every problem is an error, or a logged plan), or as soon
+ * as the plan is needed.
  */
 @Injectable()
 export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
   private readonly logger;
   /** The hooks found at startup, until the plan's checks have run. */
   private explored?: ExploredHooks;
-  /** Some hook is `final` (known from the startup on: it decides the final reserve). */
+  /** Some hook is `final` (known once the hooks are found: it decides the final reserve). */
   private anyFinal = false;
+  /** This provider's `onModuleInit` has run: every provider is constructed, the hooks can be found. */
+  private initialized = false;
   /** Waits for the application's start, then for the next turn, to run the checks. */
   private watch?: Subscription;
   private pendingCheck?: NodeJS.Immediate;
@@ -32,7 +35,7 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
   private built?: StopPlan;
   private finalBuilt?: StopPlan;
   /** How to call each hook, by key (built when asked). */
-  calls: HookCalls = new Map();
+  private foundCalls: HookCalls = new Map();
 
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
@@ -43,18 +46,20 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Finds the hooks and checks the options at startup. The plan's own checks
-   * (the dependencies walked through every provider, cycles, order
+   * Checks the options at startup. Finding the hooks and the plan's own
+   * checks (the dependencies walked through every provider, cycles, order
    * conflicts) fail the start with `strict`, and run at once when the plan
    * is shown in the log; otherwise they run just after the application has
    * started (their warnings follow its start line), or when the plan is first
-   * needed (`plan`, a shutdown), whichever comes first. The plan itself
-   * (units, waves, worst case) is built when first needed.
+   * needed (`plan`, a rollback, a shutdown), whichever comes first: at
+   * 16,000 providers they are tens of milliseconds the start need not wait
+   * for. The plan itself (units, waves, worst case) is built when first needed.
    */
   onModuleInit(): void {
     const { strict, finalTimeoutMs, shutdownTimeoutMs, logPlan } = this.options;
-    const explored = this.explorer.explore();
-    if (explored.anyFinal && finalTimeoutMs >= shutdownTimeoutMs) {
+    this.initialized = true;
+    // Wrong only when some hook is final: the hooks are found now to know.
+    if (finalTimeoutMs >= shutdownTimeoutMs && this.explore().anyFinal) {
       throw new InvalidGracefulOptionsError(
         MESSAGES.invalidOption(
           'finalTimeoutMs',
@@ -68,7 +73,6 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
       if (strict) throw new InvalidGracefulOptionsError(MESSAGES.strictPrefix + problem);
       this.logger.warn(problem);
     }
-    this.found(explored);
     const level = descriptionLevel(this.options.logger, logPlan);
     if (strict || level) this.check(strict);
     else this.checkOnceStarted();
@@ -84,16 +88,20 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
    * already had their chance to fail the start: nothing is thrown.
    */
   planConstructed(): void {
-    if (!this.analysis && !this.explored) {
-      this.found(this.explorer.explore(true));
-    }
+    if (!this.initialized && !this.analysis && !this.explored) this.found(this.explorer.explore(true));
     this.check(false);
+  }
+
+  /** The hooks as found, once: before the first check (the checks let them go). */
+  private explore(): ExploredHooks {
+    if (!this.explored) this.found(this.explorer.explore());
+    return this.explored!;
   }
 
   private found(explored: ExploredHooks): void {
     this.explored = explored;
     this.anyFinal = explored.anyFinal;
-    this.calls = explored.calls;
+    this.foundCalls = explored.calls;
     this.analysis = this.finalAnalysis = this.built = this.finalBuilt = undefined;
   }
 
@@ -126,10 +134,16 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
     if (watch) queueMicrotask(() => watch.unsubscribe());
   }
 
-  /** The plan's checks, once: each problem is a warning, or with `fail` (`strict` at startup) an error. */
+  /**
+   * The plan's checks, once: each problem is a warning, or with `fail`
+   * (`strict` at startup) an error. The hooks are found first if they were
+   * not, once this provider's `onModuleInit` has run (before it, a startup
+   * that stopped plans what was constructed: `planConstructed`).
+   */
   private check(fail: boolean): void {
-    const explored = this.explored;
-    if (!explored) return;
+    if (this.analysis) return;
+    if (!this.explored && !this.initialized) return;
+    const explored = this.explore();
     // Most apps have no final hook: then the graph is the plan's as it is, and the final plan is empty.
     const { graph } = explored;
     const analysis = analyseStopPlan(this.anyFinal ? selectHooks(graph, (hook) => !hook.final) : graph);
@@ -155,8 +169,15 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
     return (this.finalBuilt ??= this.finalAnalysis ? assembleStopPlan(this.finalAnalysis) : EMPTY_PLAN);
   }
 
+  /** How to call each hook, by key: the hooks found first if they were not. */
+  get calls(): HookCalls {
+    this.check(false);
+    return this.foundCalls;
+  }
+
   /** The part of the deadline kept back for the final hooks: `finalTimeoutMs` when there are any. */
   get finalReserveMs(): number {
+    this.check(false);
     return this.anyFinal ? this.options.finalTimeoutMs : 0;
   }
 

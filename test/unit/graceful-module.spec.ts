@@ -72,6 +72,17 @@ class PerRequest {
 @Module({ providers: [Repo, Users, PerRequest] })
 class UsersModule {}
 
+@Injectable()
+class Flusher {
+  @OnShutdown({ final: true })
+  flush() {
+    calls.push('Flusher.flush');
+  }
+}
+
+@Module({ providers: [Flusher] })
+class FlushModule {}
+
 async function compile(options: GracefulModuleOptions = {}) {
   const logger = new MemoryLogger();
   const moduleRef = await Test.createTestingModule({
@@ -225,6 +236,33 @@ describe('GracefulModule in a testing module', () => {
     expect(health.isReady()).toEqual({ graceful: { status: 'down', state: 'stopped' } });
     expect(health.isAlive()).toEqual({ graceful: { status: 'up', state: 'stopped' } });
     expect(health.isAlive('graceful', { details: true })).toEqual({ graceful: { status: 'up', state: 'stopped', reason: 'close', deadlineExceeded: false } });
+  });
+});
+
+describe('what the startup checks, and when', () => {
+  const skipped = 'warn @OnShutdown() on PerRequest.stop is skipped';
+
+  it('finds the hooks just after the start or when the plan is first asked for, not inside init()', async () => {
+    const { moduleRef, logger, lifecycle } = await compile({ logPlan: false });
+    await moduleRef.init();
+    expect(logger.lines.filter((line) => line.startsWith(skipped))).toEqual([]);
+    expect(lifecycle.plan().phases[0].units.map((u) => u.name).sort()).toEqual(['Db', 'Users']);
+    expect(logger.lines.filter((line) => line.startsWith(skipped))).toHaveLength(1);
+    await moduleRef.close();
+    // Found once: the shutdown used the plan the ask built.
+    expect(logger.lines.filter((line) => line.startsWith(skipped))).toHaveLength(1);
+    expect(calls).toEqual(['Users.stop:close', 'Db.close', 'Db.onModuleDestroy']);
+  });
+
+  it('refuses finalTimeoutMs at or above shutdownTimeoutMs when some hook is final, and only then', async () => {
+    const budget = { shutdownTimeoutMs: 2000, finalTimeoutMs: 2000, logPlan: false };
+    const { moduleRef } = await compile(budget);
+    await moduleRef.init();
+    await moduleRef.close();
+    const withFinal = await Test.createTestingModule({
+      imports: [GracefulModule.forRoot({ signals: [], logger: new MemoryLogger(), ...budget }), FlushModule],
+    }).compile();
+    await expect(withFinal.init()).rejects.toThrow('option "finalTimeoutMs" is 2000; it must be below shutdownTimeoutMs (2000)');
   });
 });
 
