@@ -64,24 +64,45 @@ function visit(wrappers: Iterable<ProviderHandle>, found: Map<string, DecoratedP
 
 /**
  * Hands each explorer (`@OnShutdown()`, `@WarmUp()`, the `@OnDrain()`
- * lookup) what the one pass found for it, once; then it is let go. A module
- * added since (a lazily loaded one), or a second ask, makes it scan again.
+ * lookup) what the one pass found for it, once; then it is let go, and only
+ * the providers it named are remembered (a reference each), so that a second
+ * ask (the shutdown planning again what the startup let go) reads those
+ * providers again instead of every provider. A module added since (a lazily
+ * loaded one) makes it scan again.
  */
 @Injectable()
 export class DecoratedProviderScanner {
+  private readonly taken = new Map<ListKey, { modules: number; wrappers: ProviderHandle[] }>();
+
   constructor(private readonly modules: ModulesContainer) {}
 
   /** The providers and controllers with methods recorded under `listKey`, in registration order (providers first). */
   take(listKey: ListKey): DecoratedProvider[] {
     // No class in the process has the decorator: nothing to scan for.
     if (!anyRecorded(listKey)) return [];
+    const before = this.taken.get(listKey);
     let scan = scans.get(this.modules);
+    if (before?.modules === this.modules.size && !(scan?.modules === this.modules.size && scan.found.has(listKey))) {
+      return this.again(before.wrappers);
+    }
     if (!scan || scan.modules !== this.modules.size || !scan.found.has(listKey)) {
       scanProviders(this.modules);
       scan = scans.get(this.modules)!;
     }
     const found = scan.found.get(listKey)!;
     scan.found.delete(listKey);
+    this.taken.set(listKey, { modules: this.modules.size, wrappers: found.map((provider) => provider.wrapper) });
+    return found;
+  }
+
+  /** The providers a first ask found, read again (their prototypes and lists). */
+  private again(wrappers: readonly ProviderHandle[]): DecoratedProvider[] {
+    const found: DecoratedProvider[] = [];
+    for (const wrapper of wrappers) {
+      const prototype = methodsPrototype(wrapper);
+      const lists = prototype && recordedLists(prototype);
+      if (lists) found.push({ wrapper, prototype, lists });
+    }
     return found;
   }
 

@@ -147,9 +147,10 @@ export class ShutdownHookExplorer {
    * walking the injector's metadata. Each class's hook list is read once;
    * names, keys and calls are built when first needed, which keeps startup
    * and memory low in large apps. With `constructedOnly`, the providers Nest
-   * has not constructed yet (inside `NestFactory.create()`) are left out.
+   * has not constructed yet (inside `NestFactory.create()`) are left out;
+   * `quiet` finds them again without repeating the warnings.
    */
-  explore(constructedOnly = false): ExploredHooks {
+  explore(constructedOnly = false, quiet = false): ExploredHooks {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by the graph's getter
     const explorer = this;
     const providers: ExploredProvider[] = [];
@@ -171,7 +172,7 @@ export class ShutdownHookExplorer {
         const hookOptions = typeof fn === 'function' ? this.accessor.getOptions(fn) : undefined;
         if (!hookOptions) continue;
         if (!facts.isSingleton) {
-          this.logger.warn(MESSAGES.nonStaticProvider(`${facts.name}.${method}`));
+          if (!quiet) this.logger.warn(MESSAGES.nonStaticProvider(`${facts.name}.${method}`));
           continue;
         }
         methodsFound.push(method);

@@ -27,6 +27,8 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
   private anyFinal = false;
   /** This provider's `onModuleInit` has run: every provider is constructed, the hooks can be found. */
   private initialized = false;
+  /** The checks have run and said what they found: a plan found again (after a release) says nothing. */
+  private warned = false;
   /** Waits for the application's start, then for the next turn, to run the checks. */
   private watch?: Subscription;
   private pendingCheck?: NodeJS.Immediate;
@@ -77,6 +79,7 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
     if (strict || level) this.check(strict);
     else this.checkOnceStarted();
     if (level) this.logger[level](this.describePlan());
+    if (strict || level) this.release();
   }
 
   /**
@@ -92,10 +95,25 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
     this.check(false);
   }
 
-  /** The hooks as found, once: before the first check (the checks let them go). */
+  /** The hooks as found, once: before the first check (the checks let them go). Found again after a release, without repeating their warnings. */
   private explore(): ExploredHooks {
-    if (!this.explored) this.found(this.explorer.explore());
+    if (!this.explored) this.found(this.explorer.explore(false, this.warned));
     return this.explored!;
+  }
+
+  /**
+   * After the startup's checks (warned, the plan shown if it was), nothing
+   * found is kept until the shutdown, which finds and plans the hooks again
+   * (the same result: the providers do not change once started, and its
+   * warnings are not repeated). About 200 bytes per hook less for the
+   * application's whole life, against some tens of milliseconds at the
+   * signal in an application of 16,000 providers. Never once the shutdown
+   * has begun: it is using them.
+   */
+  private release(): void {
+    if (this.record.reason !== undefined || !this.warned) return;
+    this.explored = this.analysis = this.finalAnalysis = this.built = this.finalBuilt = undefined;
+    this.foundCalls = new Map();
   }
 
   private found(explored: ExploredHooks): void {
@@ -117,6 +135,7 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
       this.pendingCheck = setImmediate(() => {
         this.pendingCheck = undefined;
         this.check(false);
+        this.release();
       });
     });
   }
@@ -148,10 +167,14 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
     const { graph } = explored;
     const analysis = analyseStopPlan(this.anyFinal ? selectHooks(graph, (hook) => !hook.final) : graph);
     const finalAnalysis = this.anyFinal ? analyseStopPlan(selectHooks(graph, (hook) => Boolean(hook.final))) : undefined;
-    for (const warning of [...analysis.warnings, ...(finalAnalysis?.warnings ?? [])]) {
-      if (fail) throw new ShutdownPlanError(MESSAGES.strictPrefix + warning.message);
-      this.logger.warn(warning.message);
+    // Found again after a release: warned once already.
+    if (!this.warned) {
+      for (const warning of [...analysis.warnings, ...(finalAnalysis?.warnings ?? [])]) {
+        if (fail) throw new ShutdownPlanError(MESSAGES.strictPrefix + warning.message);
+        this.logger.warn(warning.message);
+      }
     }
+    this.warned = true;
     this.explored = undefined;
     this.analysis = analysis;
     this.finalAnalysis = finalAnalysis;

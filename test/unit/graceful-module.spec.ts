@@ -254,6 +254,20 @@ describe('what the startup checks, and when', () => {
     expect(calls).toEqual(['Users.stop:close', 'Db.close', 'Db.onModuleDestroy']);
   });
 
+  it('keeps nothing it found once the start is checked: the shutdown finds the same plan again, without repeating a warning', async () => {
+    const { moduleRef, logger, lifecycle } = await compile({ logPlan: false });
+    await moduleRef.init();
+    const asked = lifecycle.plan();
+    // The checks queued for just after the start run on the next turn, then let go of what they found.
+    await new Promise((resolve) => setImmediate(resolve));
+    const again = lifecycle.plan();
+    expect(again).not.toBe(asked);
+    expect(again).toEqual(asked);
+    await moduleRef.close();
+    expect(logger.lines.filter((line) => line.startsWith(skipped))).toHaveLength(1);
+    expect(calls).toEqual(['Users.stop:close', 'Db.close', 'Db.onModuleDestroy']);
+  });
+
   it('refuses finalTimeoutMs at or above shutdownTimeoutMs when some hook is final, and only then', async () => {
     const budget = { shutdownTimeoutMs: 2000, finalTimeoutMs: 2000, logPlan: false };
     const { moduleRef } = await compile(budget);
