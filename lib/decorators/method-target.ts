@@ -38,8 +38,8 @@ const NONE: readonly string[] = Object.freeze([]);
  * the lists: a decorator no class uses costs the startup no scan.
  */
 const KEYS = Symbol.for('nestjs-graceful.recorded-keys');
-const recordedKeys: Set<string> = ((globalThis as Record<symbol, unknown>)[KEYS] as Set<string> | undefined) ??
-  ((globalThis as Record<symbol, unknown>)[KEYS] = new Set<string>());
+const recordedKeys: Set<string> =
+  ((globalThis as Record<symbol, unknown>)[KEYS] as Set<string> | undefined) ?? ((globalThis as Record<symbol, unknown>)[KEYS] = new Set<string>());
 
 /** Some class in the process has a method recorded under `listKey`. */
 export function anyRecorded(listKey: string): boolean {

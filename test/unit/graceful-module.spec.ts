@@ -246,7 +246,12 @@ describe('what the startup checks, and when', () => {
     const { moduleRef, logger, lifecycle } = await compile({ logPlan: false });
     await moduleRef.init();
     expect(logger.lines.filter((line) => line.startsWith(skipped))).toEqual([]);
-    expect(lifecycle.plan().phases[0].units.map((u) => u.name).sort()).toEqual(['Db', 'Users']);
+    expect(
+      lifecycle
+        .plan()
+        .phases[0].units.map((u) => u.name)
+        .sort(),
+    ).toEqual(['Db', 'Users']);
     expect(logger.lines.filter((line) => line.startsWith(skipped))).toHaveLength(1);
     await moduleRef.close();
     // Found once: the shutdown used the plan the ask built.
