@@ -95,6 +95,17 @@ export class DecoratedProviderScanner {
     return found;
   }
 
+  /**
+   * What the first `take` of `listKey` found, read again (their prototypes
+   * and lists), whatever was loaded since: a plan made again at the
+   * shutdown plans what the startup planned (a lazily loaded module's hooks
+   * are not run, as before). Never taken: a first `take`.
+   */
+  retake(listKey: ListKey): DecoratedProvider[] {
+    const before = this.taken.get(listKey);
+    return before ? this.again(before.wrappers) : this.take(listKey);
+  }
+
   /** The providers a first ask found, read again (their prototypes and lists). */
   private again(wrappers: readonly ProviderHandle[]): DecoratedProvider[] {
     const found: DecoratedProvider[] = [];

@@ -147,10 +147,11 @@ export class ShutdownHookExplorer {
    * walking the injector's metadata. Each class's hook list is read once;
    * names, keys and calls are built when first needed, which keeps startup
    * and memory low in large apps. With `constructedOnly`, the providers Nest
-   * has not constructed yet (inside `NestFactory.create()`) are left out;
-   * `quiet` finds them again without repeating the warnings.
+   * has not constructed yet (inside `NestFactory.create()`) are left out.
+   * With `again`, finds again what an earlier call found (the same
+   * providers), without repeating its warnings.
    */
-  explore(constructedOnly = false, quiet = false): ExploredHooks {
+  explore(constructedOnly = false, again = false): ExploredHooks {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by the graph's getter
     const explorer = this;
     const providers: ExploredProvider[] = [];
@@ -160,7 +161,7 @@ export class ShutdownHookExplorer {
     // Filled per provider, then copied to measure (when more than one): an array grown from empty reserves room for 17.
     const methodsFound: string[] = [];
     const optionsFound: OnShutdownOptions[] = [];
-    for (const { wrapper, prototype: candidate, lists } of this.scanner.take(ON_SHUTDOWN_METHODS)) {
+    for (const { wrapper, prototype: candidate, lists } of again ? this.scanner.retake(ON_SHUTDOWN_METHODS) : this.scanner.take(ON_SHUTDOWN_METHODS)) {
       const facts = providerFacts(wrapper);
       const prototype = facts.prototype as Instance | undefined;
       if (facts.isAlias || !prototype || (constructedOnly && !isConstructed(wrapper))) continue;
@@ -172,7 +173,7 @@ export class ShutdownHookExplorer {
         const hookOptions = typeof fn === 'function' ? this.accessor.getOptions(fn) : undefined;
         if (!hookOptions) continue;
         if (!facts.isSingleton) {
-          if (!quiet) this.logger.warn(MESSAGES.nonStaticProvider(`${facts.name}.${method}`));
+          if (!again) this.logger.warn(MESSAGES.nonStaticProvider(`${facts.name}.${method}`));
           continue;
         }
         methodsFound.push(method);
