@@ -1,18 +1,71 @@
 import { Injectable } from '@nestjs/common';
-import { BehaviorSubject, Subject, distinctUntilChanged, type Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { GracefulEvent } from '../interfaces/graceful-event.interface.js';
 import type { ShutdownReport } from '../interfaces/shutdown-report.interface.js';
 import { canMove, isShuttingDown, type LifecycleState } from './lifecycle.machine.js';
 
 export type { LifecycleState } from './lifecycle.machine.js';
 
+/** One listener, called while `live`: one removed during a call is not called after. */
+interface Listening<T> {
+  readonly call: (value: T) => void;
+  live: boolean;
+}
+
+/**
+ * Listeners called synchronously in the order added, each call over the
+ * list as it was when the call began (as an RxJS Subject does). What the
+ * module's own parts listen through: the startup runs no RxJS code (its
+ * first use costs milliseconds of compiling), users get Observables over it.
+ */
+class Listeners<T> {
+  private list: Array<Listening<T>> = [];
+
+  add(call: (value: T) => void): () => void {
+    const listening: Listening<T> = { call, live: true };
+    this.list = [...this.list, listening];
+    return () => {
+      if (!listening.live) return;
+      listening.live = false;
+      this.list = this.list.filter((each) => each !== listening);
+    };
+  }
+
+  call(value: T): void {
+    for (const listening of this.list) {
+      if (!listening.live) continue;
+      try {
+        listening.call(value);
+      } catch (error) {
+        // As RxJS reports an error thrown by a subscriber: out of band, never into the one who emitted.
+        setTimeout(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}
+
 /** The shared record of the lifecycle: state, events, and what went wrong. */
 @Injectable()
 export class LifecycleRecord {
-  private readonly subject = new BehaviorSubject<LifecycleState>('starting');
-  private readonly eventSubject = new Subject<GracefulEvent>();
-  readonly state$: Observable<LifecycleState> = this.subject.pipe(distinctUntilChanged());
-  readonly events$: Observable<GracefulEvent> = this.eventSubject.asObservable();
+  private current: LifecycleState = 'starting';
+  private readonly stateListeners = new Listeners<LifecycleState>();
+  private readonly eventListeners = new Listeners<GracefulEvent>();
+  /** The state now and every change after it (each subscriber sees no state twice in a row). */
+  readonly state$: Observable<LifecycleState> = new Observable<LifecycleState>((subscriber) => {
+    let last: LifecycleState | undefined;
+    const next = (state: LifecycleState) => {
+      if (state === last) return;
+      last = state;
+      subscriber.next(state);
+    };
+    // Listening first: a move made by the subscriber as it gets the state now is seen too.
+    const off = this.stateListeners.add(next);
+    next(this.current);
+    return off;
+  });
+  readonly events$: Observable<GracefulEvent> = new Observable<GracefulEvent>((subscriber) => this.eventListeners.add((event) => subscriber.next(event)));
   /** Why the shutdown started, from its start on. */
   reason?: string;
   /** Epoch milliseconds by which the shutdown must be over, from its start on. */
@@ -35,7 +88,17 @@ export class LifecycleRecord {
   private readonly holds = new Map<symbol, { name: string; start: number }>();
 
   get state(): LifecycleState {
-    return this.subject.value;
+    return this.current;
+  }
+
+  /** Calls `listener` with each new state (not the state now); returns what stops it. */
+  onState(listener: (state: LifecycleState) => void): () => void {
+    return this.stateListeners.add(listener);
+  }
+
+  /** Calls `listener` with each event from now on; returns what stops it. */
+  onEvent(listener: (event: GracefulEvent) => void): () => void {
+    return this.eventListeners.add(listener);
   }
 
   /** The names of the work readiness waits for now. */
@@ -84,11 +147,11 @@ export class LifecycleRecord {
   }
 
   emit(event: GracefulEvent): void {
-    this.eventSubject.next(event);
+    this.eventListeners.call(event);
   }
 
   private get shuttingDown(): boolean {
-    return isShuttingDown(this.subject.value);
+    return isShuttingDown(this.current);
   }
 
   /** The one place that decides between starting, ready and unready. */
@@ -100,13 +163,14 @@ export class LifecycleRecord {
       this.emit({ type: 'started', at: Date.now() });
     }
     const next = this.holds.size > 0 || this.unreadyReason !== undefined ? 'unready' : 'ready';
-    if (next !== this.subject.value) this.move(next);
+    if (next !== this.current) this.move(next);
   }
 
   /** The one writer of the state: only the machine's allowed moves happen (any other is a no-op). */
   private move(next: LifecycleState): void {
-    if (!canMove(this.subject.value, next)) return;
-    this.subject.next(next);
+    if (!canMove(this.current, next)) return;
+    this.current = next;
+    this.stateListeners.call(next);
     this.emit({ type: 'state', state: next, at: Date.now() });
   }
 }

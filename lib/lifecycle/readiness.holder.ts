@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Subscription } from 'rxjs';
 import { WarmUpExplorer, type WarmUpMethod } from '../discovery/warm-up.explorer.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { holdUntilConnected } from '../intake/intake-connection.watch.js';
@@ -99,7 +98,7 @@ export class ReadinessHolder {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      shutdown.unsubscribe();
+      stopListening();
       this.ended(name, start, outcome, error);
       if (outcome === 'ok' || this.shuttingDown) return release();
       if (outcome === 'timeout') this.logger.error(MESSAGES.warmUpTimedOut(name, timeoutMs));
@@ -112,8 +111,8 @@ export class ReadinessHolder {
     }, timeoutMs);
     // Its own bound never keeps a process alive: the warm-up's work does, as long as it runs.
     timer.unref();
-    // Not shutting down now (checked above), so this first answer never settles: `settle` sees both bindings.
-    const shutdown: Subscription = this.record.state$.subscribe(() => {
+    // Not shutting down now (checked above): only a later move can settle, once both bindings exist.
+    const stopListening = this.record.onState(() => {
       if (!this.shuttingDown) return;
       const reason = new Error(MESSAGES.shutdownAbortsWarmUp(this.record.reason ?? 'shutdown'));
       controller.abort(reason);
@@ -134,6 +133,9 @@ export class ReadinessHolder {
    */
   private waitForIntake(): void {
     if (!this.options.readinessWaitsForIntake || this.shuttingDown) return;
+    const sources = this.intake.sources();
+    // Most applications (HTTP alone) have no source that can tell: nothing to wait for, nothing to set up.
+    if (!sources.some((source) => typeof source.connected === 'function')) return;
     const controller = new AbortController();
     const hold = (name: string) => {
       const release = this.record.hold(name);
@@ -144,12 +146,12 @@ export class ReadinessHolder {
         release();
       };
     };
-    // Not shutting down now (checked above): the first answer aborts nothing.
-    const shutdown: Subscription = this.record.state$.subscribe(() => {
+    // Not shutting down now (checked above): only a later move can abort.
+    const stopListening = this.record.onState(() => {
       if (this.shuttingDown) controller.abort();
     });
-    void holdUntilConnected(this.intake.sources(), hold, controller.signal).then(() => {
-      shutdown.unsubscribe();
+    void holdUntilConnected(sources, hold, controller.signal).then(() => {
+      stopListening();
       controller.abort();
     });
   }

@@ -34,7 +34,7 @@ export class ShutdownObservers implements OnModuleInit {
   }
 
   private subscribe(sink: EventSink): void {
-    this.record.events$.subscribe((event) => {
+    this.record.onEvent((event) => {
       try {
         sink.handle(event);
       } catch (error) {

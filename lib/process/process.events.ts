@@ -98,11 +98,15 @@ export class ProcessEvents {
       else this.host.begin('shutdown', { delay: true, exit: true });
     });
     if (!this.options.platform.waitsForReady) return;
-    const ready = this.record.state$.subscribe(() => {
+    const ready = () => {
       // Once started (warm-ups and held work ended), even if marked unready meanwhile.
-      if (!this.record.started) return;
-      queueMicrotask(() => ready.unsubscribe());
+      if (!this.record.started) return false;
       this.process.send('ready');
+      return true;
+    };
+    if (ready()) return;
+    const off = this.record.onState(() => {
+      if (ready()) off();
     });
   }
 }

@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { Subscription } from 'rxjs';
 import { ShutdownHookExplorer, type ExploredHooks, type HookCalls } from '../discovery/shutdown-hook.explorer.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { ShutdownPlanError } from '../errors/shutdown-plan.error.js';
@@ -30,7 +29,7 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
   /** The checks have run and said what they found: a plan found again (after a release) says nothing. */
   private warned = false;
   /** Waits for the application's start, then for the next turn, to run the checks. */
-  private watch?: Subscription;
+  private unwatch?: () => void;
   private pendingCheck?: NodeJS.Immediate;
   private analysis?: StopPlanAnalysis;
   private finalAnalysis?: StopPlanAnalysis;
@@ -129,7 +128,7 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
    * closes first: a queued check must not keep a closed application alive.
    */
   private checkOnceStarted(): void {
-    this.watch = this.record.events$.subscribe((event) => {
+    this.unwatch = this.record.onEvent((event) => {
       if (event.type !== 'started') return;
       this.letGo();
       this.pendingCheck = setImmediate(() => {
@@ -147,10 +146,9 @@ export class ShutdownPlanner implements OnModuleInit, OnModuleDestroy {
   }
 
   private letGo(): void {
-    // Unsubscribed on the next microtask: this may run inside the subscription's own callback.
-    const watch = this.watch;
-    this.watch = undefined;
-    if (watch) queueMicrotask(() => watch.unsubscribe());
+    // May run inside the listener itself: the record's listeners allow it.
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
   /**

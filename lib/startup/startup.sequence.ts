@@ -1,5 +1,4 @@
 import type { ModulesContainer } from '@nestjs/core';
-import type { Subscription } from 'rxjs';
 import { lifecycleHookNames } from '../adapter/nest.adapter.js';
 import { scanProviders } from '../discovery/decorated-provider.scanner.js';
 import { STARTUP_ABORT_MS } from '../graceful.constants.js';
@@ -51,7 +50,7 @@ export class StartupSequence {
   private interrupted?: { reason: string; where: string };
   private timer?: NodeJS.Timeout;
   private timerArmed = false;
-  private watch?: Subscription;
+  private unwatch?: () => void;
 
   constructor(
     private readonly options: ResolvedGracefulOptions,
@@ -106,7 +105,7 @@ export class StartupSequence {
     // The one scan of every provider: the decorated methods for the explorers, and each lifecycle hook timed.
     scanProviders(this.modules, (name) => this.tracker.begin(name));
     this.armTimeout();
-    this.watch = this.record.events$.subscribe((event) => {
+    this.unwatch = this.record.onEvent((event) => {
       if (event.type === 'readiness-hold-end') this.tracker.ended(event.name, event.at - event.durationMs, event.at, event.outcome);
       if (event.type !== 'started') return;
       this.stopWatching();
@@ -131,10 +130,9 @@ export class StartupSequence {
   stopWatching(): void {
     clearTimeout(this.timer);
     this.timerArmed = false;
-    // Unsubscribed on the next turn: this may run inside the subscription's own callback.
-    const watch = this.watch;
-    this.watch = undefined;
-    if (watch) queueMicrotask(() => watch.unsubscribe());
+    // May run inside the listener itself: the record's listeners allow it.
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
   /** A bootstrap step (`init()`, `listen()`): started here, unless a signal already stopped the startup. */
