@@ -45,6 +45,8 @@ export class HttpServerRegistry {
   private drained = false;
   /** Called once when the application serves; armed after `init()`. */
   private onServing?: () => void;
+  /** The 'listening' listeners `whenServing` left on servers not listening yet, removed at `release()`. */
+  private readonly listeningWatches: Array<() => void> = [];
   /** Told of every server, those found later included (see `each`). */
   private readonly watchers: Array<(server: DrainableServer, name: string) => void> = [];
   /** Listeners added through `events` (the readiness delay's traffic watch), for servers found later. */
@@ -80,7 +82,7 @@ export class HttpServerRegistry {
       this.late(drain.name);
       server.close(() => undefined);
     } else if (drain.serving) this.draining?.(drain);
-    if (servedByApp && this.onServing && server !== this.main?.server) this.watchListening(server);
+    if (servedByApp && this.onServing) this.watchListening(server);
     return drain;
   }
 
@@ -105,13 +107,14 @@ export class HttpServerRegistry {
   }
 
   /**
-   * `ready` is called once, when a server other than the application's own
-   * that the application serves through listens (now, or later; found at
-   * its first request, or handed to `drainServer()`). The application's own
-   * server is left to `app.listen()`.
+   * `ready` is called once, when a server the application serves through
+   * listens (now, or later): its own (`app.listen()`, or its own `listen()`),
+   * one found at its first request, or one handed to `drainServer()`. The
+   * server's own 'listening' event says so: no Nest observable is
+   * subscribed at startup.
    */
   whenServing(ready: () => void): void {
-    const appServers = [...this.entries].filter(([server, entry]) => entry.app && server !== this.main?.server).map(([server]) => server as DrainableServer);
+    const appServers = [...this.entries].filter(([, entry]) => entry.app).map(([server]) => server as DrainableServer);
     if (appServers.some((server) => server.listening)) return ready();
     let called = false;
     this.onServing = () => {
@@ -169,12 +172,15 @@ export class HttpServerRegistry {
     this.unwatch?.();
     for (const { drain } of this.entries.values()) drain.detach();
     this.onServing = undefined;
+    for (const unwatch of this.listeningWatches.splice(0)) unwatch();
   }
 
   private watchListening(server: DrainableServer): void {
     const onListening = () => this.onServing?.();
-    if (server.listening) onListening();
-    else (server as unknown as NodeJS.EventEmitter).once('listening', onListening);
+    if (server.listening) return onListening();
+    const events = server as unknown as NodeJS.EventEmitter;
+    events.once('listening', onListening);
+    this.listeningWatches.push(() => events.removeListener('listening', onListening));
   }
 
   /** Wraps an Express application's `handle`, which every server created from it calls for each request. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, ModulesContainer } from '@nestjs/core';
-import { instancesOfModule, providerFacts } from '../adapter/nest.adapter.js';
+import { instancesOfModule, providerFacts, watchRpcTargets } from '../adapter/nest.adapter.js';
 import type { HttpDrain } from '../drain/http.drain.js';
 import { GRACEFUL_MODULE_OPTIONS, ON_DRAIN_METHODS } from '../graceful.constants.js';
 import { createGracefulLogger, type GracefulLogger } from '../graceful.logger.js';
@@ -44,7 +44,7 @@ export class IntakeRegistry {
   private app?: object;
   private http?: HttpDrain;
   private servers?: IntakeContext['servers'];
-  private readonly subscription?: { unsubscribe(): void };
+  private readonly unwatchServers?: () => void;
 
   constructor(
     @Inject(GRACEFUL_MODULE_OPTIONS) private readonly options: ResolvedGracefulOptions,
@@ -57,8 +57,8 @@ export class IntakeRegistry {
     const { intake } = options;
     if (intake.microservices) {
       const microservices = new MicroserviceIntegration();
-      // A replay of every server Nest creates for this container, from the first on.
-      this.subscription = modules.getRpcTargetRegistry?.().subscribe((server) => microservices.addServer(server));
+      // Every server Nest creates for this container, as it registers it: none exists before the module's providers.
+      this.unwatchServers = watchRpcTargets(modules, (server) => microservices.addServer(server));
       this.integrations.push(microservices);
     }
     if (intake.sse) this.integrations.push((this.sse = new SseIntegration()));
@@ -104,7 +104,7 @@ export class IntakeRegistry {
   }
 
   release(): void {
-    this.subscription?.unsubscribe();
+    this.unwatchServers?.();
     this.sse?.release();
     for (const integration of this.integrations) if (integration !== this.sse) integration.release?.();
   }

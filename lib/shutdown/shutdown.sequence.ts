@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
-import type { Subscription } from 'rxjs';
 import { registerShutdownHost, unregisterShutdownHost, type ClosableApplication, type ShutdownHost } from '../adapter/nest.adapter.js';
 import type { HttpDrain } from '../drain/http.drain.js';
 import { HttpServerRegistry } from '../drain/http-server.registry.js';
@@ -62,7 +61,6 @@ export class ShutdownSequence implements ShutdownHost {
   private drainBegan?: AbortController;
   /** Why the drain began, once it has: a signal first asked for after that is born aborted. */
   private drainReason?: DOMException;
-  private listening?: Subscription;
   private run?: ShutdownRun;
   /** Runs the stop plans: the hooks stage and the final hooks'. */
   private readonly hooks: HooksStage;
@@ -333,8 +331,8 @@ export class ShutdownSequence implements ShutdownHost {
     const adapter = this.adapterHost.httpAdapter;
     const server = adapter?.getHttpServer?.();
     if (server) {
+      // Serves once a server of the application listens (app.listen() among them): armed when init() ends.
       this.http = this.servers.setMain(server, adapter.getInstance?.());
-      this.listening = this.adapterHost.listen$.subscribe(() => this.serve());
     }
     this.intake.prepare(app, this.http, this.servers);
   }
@@ -347,7 +345,7 @@ export class ShutdownSequence implements ShutdownHost {
   private initialized(): void {
     // Without an HTTP server the application serves once it has started (ready once its warm-ups end).
     if (!this.http) this.serve();
-    // Served without listen() too (Nest's multiple-servers recipe): once a server the application serves through listens.
+    // Once a server the application serves through listens: its own (app.listen()), or one of Nest's multiple-servers recipe.
     else this.servers.whenServing(() => this.serve());
     this.logIntake();
     // With `strict`, a problem found here fails init(): the application does not start.
@@ -404,7 +402,6 @@ export class ShutdownSequence implements ShutdownHost {
     clearImmediate(this.unstartedCheck);
     this.process.release();
     this.servers.release();
-    this.listening?.unsubscribe();
     this.intake.release();
     this.diagnostics.release();
     this.handles.release();

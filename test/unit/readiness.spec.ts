@@ -1,6 +1,9 @@
 import 'reflect-metadata';
-import { Injectable, Scope, type LoggerService } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, Scope, type LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
+import type { Server } from 'node:http';
+import { Observable } from 'rxjs';
 import fc from 'fast-check';
 import { GracefulHealthIndicator, GracefulLifecycleService, GracefulModule, OnShutdown, WarmUp, type GracefulEvent, type WarmUpContext } from 'nestjs-graceful';
 import { LifecycleRecord, type LifecycleState } from '../../lib/lifecycle/lifecycle.record.js';
@@ -235,5 +238,103 @@ describe('a failed startup in a testing module', () => {
     expect(moduleRef.get(GracefulLifecycleService).lastReport).toMatchObject({ reason: 'startup-failed', startupError: 'cannot connect', exitCode: 1 });
     expect(moduleRef.get(GracefulLifecycleService).lastReport?.startup).toMatchObject({ failedAt: 'init()', rolledBack: ['Opened.close'] });
     expect(moduleRef.get(GracefulLifecycleService).state).toBe('stopped');
+  });
+});
+
+describe('the record’s listeners (what the module listens through; state$ and events$ are Observables over them)', () => {
+  it('each state$ subscriber sees the state now, then each change once; one that unsubscribes while called hears no more, the others still do', () => {
+    const record = new LifecycleRecord();
+    const first: LifecycleState[] = [];
+    const leaving: LifecycleState[] = [];
+    const last: LifecycleState[] = [];
+    record.state$.subscribe((state) => first.push(state));
+    const subscription = record.state$.subscribe((state) => {
+      leaving.push(state);
+      if (state === 'ready') subscription.unsubscribe();
+    });
+    const off = record.onState((state) => last.push(state));
+    record.serve();
+    record.markUnready('lost');
+    record.markUnready('lost again');
+    off();
+    record.markReady();
+    expect(first).toEqual(['starting', 'ready', 'unready', 'ready']);
+    expect(leaving).toEqual(['starting', 'ready']);
+    expect(last).toEqual(['ready', 'unready']);
+  });
+
+  it('a listener removed by an earlier one during the same call is not called', () => {
+    const record = new LifecycleRecord();
+    const heard: string[] = [];
+    let offSecond = () => {};
+    record.onEvent(() => {
+      heard.push('first');
+      offSecond();
+    });
+    offSecond = record.onEvent(() => heard.push('second'));
+    record.emit({ type: 'started', at: 0 });
+    record.emit({ type: 'started', at: 1 });
+    expect(heard).toEqual(['first', 'first']);
+  });
+});
+
+@Controller()
+class PingController {
+  @Get('ping')
+  ping() {
+    return 'pong';
+  }
+}
+
+@Module({ controllers: [PingController] })
+class PlainHttpModule {}
+
+@Module({ imports: [GracefulModule.forRoot({ signals: [], logger: false, platform: 'none' })], controllers: [PingController] })
+class GracefulHttpModule {}
+
+describe('an HTTP application’s readiness follows its own server', () => {
+  it('is ready once the server listens, through app.listen() or the server’s own listen() after init(); leaves no listener on a server that never listened', async () => {
+    for (const how of ['app.listen()', 'server.listen()', 'never'] as const) {
+      const app = await NestFactory.create(GracefulHttpModule, { logger: false });
+      const server = app.getHttpServer() as Server;
+      const lifecycle = app.get(GracefulLifecycleService);
+      const before = server.listenerCount('listening');
+      let seen: unknown[];
+      try {
+        if (how === 'app.listen()') await app.listen(0, '127.0.0.1');
+        else {
+          await app.init();
+          expect(lifecycle.state).toBe('starting');
+          if (how === 'server.listen()') await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        }
+        seen = [how, lifecycle.state, lifecycle.isStarted()];
+      } finally {
+        await app.close();
+      }
+      expect(seen).toEqual(how === 'never' ? [how, 'starting', false] : [how, 'ready', true]);
+      expect([how, server.listenerCount('listening')]).toEqual([how, before]);
+    }
+  });
+
+  it('subscribes to no RxJS observable from NestFactory.create() to listen() (the first subscription compiles milliseconds of RxJS)', async () => {
+    const subscribe = Observable.prototype.subscribe;
+    const subscriptions = async (module: unknown) => {
+      let count = 0;
+      Observable.prototype.subscribe = function (this: Observable<unknown>, ...args: unknown[]) {
+        count++;
+        return (subscribe as (...args: unknown[]) => unknown).apply(this, args);
+      } as typeof subscribe;
+      try {
+        const app = await NestFactory.create(module as never, { logger: false });
+        await app.listen(0, '127.0.0.1');
+        const during = count;
+        await app.close();
+        return during;
+      } finally {
+        Observable.prototype.subscribe = subscribe;
+      }
+    };
+    const plain = await subscriptions(PlainHttpModule);
+    expect(await subscriptions(GracefulHttpModule)).toBe(plain);
   });
 });
