@@ -485,7 +485,7 @@ export type HookTimer = (name: string) => (outcome?: 'ok' | 'error') => void;
  * that has one gets a wrapper of its own, which puts the instance back as it
  * was when called. Called by the one scan of every provider at the start of
  * `init()` (lib/discovery/decorated-provider.scanner.ts), for each instance:
- * two reads of a property most instances lack, nothing more.
+ * two `in` tests of a property most instances lack, nothing more.
  */
 export function timeLifecycleHooks(wrapper: ProviderHandle, instance: Record<string, unknown>, begin: HookTimer): void {
   // Named `in` tests, not a loop over the names nor a read of the value: the cheapest miss on thousands of classes of their own (half of a read's).
