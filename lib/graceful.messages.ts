@@ -47,6 +47,9 @@ export const MESSAGES = {
     `@nestjs/terminus ${terminus} is installed with @nestjs/core ${core}: their majors differ. ` +
     `${Number(coreMajor) < 12 ? "Terminus 12 is an ES module only package, which a CommonJS test runner (Jest with ts-jest, the Nest 11 template's) cannot load. " : 'Terminus 11 declares Nest 10 and 11 as its peers. '}` +
     `Install the matching major: npm install @nestjs/terminus@${coreMajor}.`,
+  microservicesUnseen: (count: number) =>
+    `${count} microservice server(s) run on a @nestjs/core without a registry of its microservice servers (added in 11.1.4): the drain cannot see them, so they are not stopped before the hooks and messages in flight may be lost. ` +
+    'Upgrade @nestjs/core and @nestjs/microservices to 11.1.4 or later (or 12), or set intake: { microservices: false } to silence this.',
   checkFailedInShutdown: (details: string) => `Health check answered 503 during the shutdown, as readiness must: ${details}`,
   otherSignalListener: (signal: string, name: string, where?: string) =>
     `Another ${signal} listener is registered: ${name}${where ? `, added at ${where}` : ''}. It runs alongside the graceful shutdown and may race it (exiting, closing what the hooks still use). ` +

@@ -438,6 +438,19 @@ export function watchWebSocketAdapter(app: object | undefined, onAdapter: (adapt
 
 const RPC_WATCHERS = Symbol.for('nestjs-graceful.rpc-target-watchers');
 
+/** Whether this Nest registers the microservice servers it creates (`addRpcTarget`, @nestjs/core 11.1.4 and later): `watchRpcTargets` sees them. */
+export function canWatchRpcTargets(modules: ModulesContainer): boolean {
+  const container = modules as unknown as Record<string, unknown>;
+  return typeof container.addRpcTarget === 'function' || typeof container.getRpcTargetRegistry === 'function';
+}
+
+/** How many microservice servers `app` runs: those a hybrid application connected (`getMicroservices()`), or one for a standalone microservice. */
+export function microserviceCount(app: unknown): number {
+  const candidate = app as { getMicroservices?: () => unknown[]; serverInstance?: unknown } | undefined;
+  if (typeof candidate?.getMicroservices === 'function') return candidate.getMicroservices().length;
+  return candidate?.serverInstance ? 1 : 0;
+}
+
 /**
  * Calls `onServer` with each microservice server Nest registers for the
  * application built on `modules` (`NestFactory.createMicroservice()`,

@@ -349,7 +349,7 @@ export class ShutdownSequence implements ShutdownHost {
     else this.servers.whenServing(() => this.serve());
     this.logIntake();
     // With `strict`, a problem found here fails init(): the application does not start.
-    this.diagnostics.check();
+    this.diagnostics.check(this.app);
   }
 
   /** The application serves: the warm-ups start; one that fails or times out fails the startup. */

@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
 import { Inject, Injectable } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
+import { canWatchRpcTargets, microserviceCount } from '../adapter/nest.adapter.js';
 import { InvalidGracefulOptionsError } from '../errors/invalid-graceful-options.error.js';
 import { GRACEFUL_MODULE_OPTIONS } from '../graceful.constants.js';
 import { createGracefulLogger } from '../graceful.logger.js';
@@ -52,6 +53,24 @@ export function launcherProblem(facts: LaunchFacts): string | undefined {
   if (facts.script || manager) return MESSAGES.startedByManager(manager ?? 'a package manager', facts.script);
   if (SHELLS.has(program)) return MESSAGES.startedByShell(program);
   return undefined;
+}
+
+/** What decides whether the drain can see the application's microservice servers. */
+export interface MicroserviceFacts {
+  /** The `intake.microservices` option. */
+  drained: boolean;
+  /** This Nest registers the servers it creates (@nestjs/core 11.1.4 and later). */
+  registry: boolean;
+  /** The microservice servers the application runs. */
+  servers: number;
+}
+
+/**
+ * Microservice servers the drain cannot see (a @nestjs/core older than
+ * 11.1.4 has no registry of them): the warning, or undefined.
+ */
+export function microservicesUnseenProblem(facts: MicroserviceFacts): string | undefined {
+  return facts.drained && !facts.registry && facts.servers > 0 ? MESSAGES.microservicesUnseen(facts.servers) : undefined;
 }
 
 /** The installed version of `name` (`@nestjs/core`), read from the first `node_modules` above `from`, or undefined. */
@@ -126,8 +145,8 @@ export class StartupDiagnostics {
     this.logger = createGracefulLogger(options.logger, 'GracefulShutdown');
   }
 
-  /** Every problem found now, as messages. */
-  problems(): string[] {
+  /** Every problem found now, as messages; `app`: the application, once known. */
+  problems(app?: unknown): string[] {
     const problems: string[] = [];
     // Looked at only where the answer can matter: /proc, and the terminal through fd 0 (`process.stdin` would open a stream on it).
     const inContainer = CONTAINERS.includes(this.options.platform.name);
@@ -145,12 +164,18 @@ export class StartupDiagnostics {
     const terminusMs = this.terminusGraceMs();
     if (terminusMs) problems.push(MESSAGES.terminusGrace(terminusMs));
     for (const listener of this.otherListeners()) problems.push(MESSAGES.otherSignalListener(listener.signal, listener.name, listener.where));
+    const unseen = microservicesUnseenProblem({
+      drained: this.options.intake.microservices,
+      registry: canWatchRpcTargets(this.modules),
+      servers: app ? microserviceCount(app) : 0,
+    });
+    if (unseen) problems.push(unseen);
     return problems;
   }
 
   /** At the end of `init()`: warns, or with `strict` throws the first problem. */
-  check(): void {
-    const problems = this.problems();
+  check(app?: unknown): void {
+    const problems = this.problems(app);
     if (this.options.strict && problems.length > 0) throw new InvalidGracefulOptionsError(MESSAGES.strictPrefix + problems.join('\n'));
     for (const problem of problems) this.logger.warn(problem);
     this.announceLater = true;

@@ -1,6 +1,11 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
+import { Transport } from '@nestjs/microservices';
 import fc from 'fast-check';
+import { canWatchRpcTargets, microserviceCount } from '../../lib/adapter/nest.adapter.js';
 import { delayEnd } from '../../lib/drain/traffic.watch.js';
-import { launcherProblem, terminusMajorProblem } from '../../lib/shutdown/startup.diagnostics.js';
+import { launcherProblem, microservicesUnseenProblem, terminusMajorProblem } from '../../lib/shutdown/startup.diagnostics.js';
 
 describe('delayEnd (when the measured readiness delay ends)', () => {
   const rule = { boundMs: 5000, floorMs: 0, quietMs: 1000 };
@@ -75,5 +80,37 @@ describe('terminusMajorProblem (@nestjs/terminus of another major than @nestjs/c
     expect(terminusMajorProblem('11.0.1', '11.1.1')).toBeUndefined();
     expect(terminusMajorProblem(undefined, '12.1.0')).toBeUndefined();
     expect(terminusMajorProblem('12.5.1', undefined)).toBeUndefined();
+  });
+});
+
+describe('microservicesUnseenProblem (a @nestjs/core older than 11.1.4 keeps no registry of its microservice servers)', () => {
+  it('warns, naming the count, the version and the option, only when servers run that the drain cannot see', () => {
+    const problem = microservicesUnseenProblem({ drained: true, registry: false, servers: 2 });
+    expect(problem).toContain('2 microservice server(s)');
+    expect(problem).toContain('11.1.4');
+    expect(problem).toContain('intake: { microservices: false }');
+    expect(microservicesUnseenProblem({ drained: true, registry: true, servers: 2 })).toBeUndefined();
+    expect(microservicesUnseenProblem({ drained: false, registry: false, servers: 2 })).toBeUndefined();
+    expect(microservicesUnseenProblem({ drained: true, registry: false, servers: 0 })).toBeUndefined();
+  });
+
+  it('reads its facts from Nest: the installed container has the registry, an older one does not; servers of a hybrid and a standalone microservice are counted', async () => {
+    expect(canWatchRpcTargets(new ModulesContainer())).toBe(true);
+    // A container as @nestjs/core 11.0 to 11.1.3 builds it: a Map of modules with neither addRpcTarget nor getRpcTargetRegistry.
+    expect(canWatchRpcTargets(new Map() as unknown as ModulesContainer)).toBe(false);
+    @Module({})
+    class EmptyModule {}
+    const app = await NestFactory.create(EmptyModule, { logger: false });
+    const standalone = await NestFactory.createMicroservice(EmptyModule, { transport: Transport.TCP, logger: false });
+    try {
+      expect(microserviceCount(app)).toBe(0);
+      app.connectMicroservice({ transport: Transport.TCP, options: { port: 0 } });
+      app.connectMicroservice({ transport: Transport.TCP, options: { port: 0 } });
+      expect(microserviceCount(app)).toBe(2);
+      expect(microserviceCount(standalone)).toBe(1);
+    } finally {
+      await app.close();
+      await standalone.close();
+    }
   });
 });
