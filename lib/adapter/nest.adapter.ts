@@ -282,8 +282,12 @@ function installInterception(): void {
   );
 }
 
-/** What a NestFactory.create*() call is told, as it begins, for each call; what it returns is called as the call settles. */
-export type CreateWatcher = (rootModule: unknown) => ((failed: boolean) => void) | undefined;
+/**
+ * What a NestFactory.create*() call is told, as it begins, for each call;
+ * what it returns is called as the call settles (with the error when it
+ * rejects: the caller gets that error once what it returns has settled).
+ */
+export type CreateWatcher = (rootModule: unknown) => ((failed: boolean, error?: unknown) => void | Promise<void>) | undefined;
 
 const CREATE_METHODS = ['create', 'createApplicationContext', 'createMicroservice'] as const;
 
@@ -310,16 +314,17 @@ export function watchNestFactory(watcher: CreateWatcher): void {
           try {
             result = Promise.resolve(original.apply(this, args));
           } catch (error) {
-            settle(true);
+            void settle(true, error);
             throw error;
           }
           return result.then(
             (value) => {
-              settle(false);
+              void settle(false);
               return value;
             },
-            (error: unknown) => {
-              settle(true);
+            async (error: unknown) => {
+              // A rollback of what the call constructed runs before the caller sees the error, as for a failed init().
+              await Promise.resolve(settle(true, error)).catch(() => undefined);
               throw error;
             },
           );

@@ -32,7 +32,7 @@ interface Window {
   readonly tickets: readonly ModuleTicket[];
   readonly unsure: boolean;
   listens(signal: string): boolean;
-  claim(signals: readonly string[], deliver: (signal: string) => void): void;
+  claim(signals: readonly string[], deliver: (signal: string) => void, rejected?: (error: unknown) => Promise<void>): void;
 }
 
 const TICKET = Symbol.for('nestjs-graceful.ticket');
@@ -60,7 +60,7 @@ export function watchCreateCalls(): void {
     const { found, unsure } = findInImports(root, ticketOf);
     if (!found && !unsure) return undefined;
     const window = new CreateWindow(found ? [found] : [], unsure);
-    return (failed) => window.settle(failed);
+    return (failed, error) => window.settle(failed, error);
   });
 }
 
@@ -68,10 +68,17 @@ export function watchCreateCalls(): void {
  * Called by the module's shutdown sequence as Nest constructs it. Inside a
  * NestFactory.create*() call that opened a window for it: `listen()` is
  * called, then each held signal is handed to `deliver` (on a microtask, once
- * the constructor has returned); returns true. Otherwise (a testing module,
- * built without NestFactory) returns false and calls nothing.
+ * the constructor has returned), and `rejected` is called if the call then
+ * rejects (`abortOnError: false`; the caller gets the error once it has
+ * settled); returns true. Otherwise (a testing module, built without
+ * NestFactory) returns false and calls nothing.
  */
-export function claimCreateWindow(options: { signals: readonly string[] }, listen: () => void, deliver: (signal: string) => void): boolean {
+export function claimCreateWindow(
+  options: { signals: readonly string[] },
+  listen: () => void,
+  deliver: (signal: string) => void,
+  rejected?: (error: unknown) => Promise<void>,
+): boolean {
   const ticket = ticketOf(options);
   let window: Window | undefined;
   for (const each of windows) if (ticket && each.tickets.includes(ticket)) window ??= each;
@@ -79,7 +86,7 @@ export function claimCreateWindow(options: { signals: readonly string[] }, liste
   if (!window) for (const each of windows) if (each.unsure) window ??= each;
   if (!window) return false;
   listen();
-  window.claim(options.signals, deliver);
+  window.claim(options.signals, deliver, rejected);
   return true;
 }
 
@@ -95,6 +102,8 @@ class CreateWindow implements Window {
   /** Each held signal, and whether it was the process's only listener's when it arrived (else another application took it). */
   private readonly held: Array<{ signal: string; alone: boolean }> = [];
   private claimed = false;
+  /** The claimer's: told if the create call rejects after the claim. */
+  private rejected?: (error: unknown) => Promise<void>;
   private giveUp?: NodeJS.Timeout;
   private readonly logger: GracefulLogger;
 
@@ -116,20 +125,32 @@ class CreateWindow implements Window {
     return this.subscriptions.has(signal);
   }
 
-  claim(signals: readonly string[], deliver: (signal: string) => void): void {
+  claim(signals: readonly string[], deliver: (signal: string) => void, rejected?: (error: unknown) => Promise<void>): void {
     this.close();
     this.claimed = true;
+    this.rejected = rejected;
     for (const { signal, alone } of this.held.splice(0)) {
       if (signals.includes(signal)) queueMicrotask(() => deliver(signal));
       else if (alone) this.defaultAction(signal, 'unhandled');
     }
   }
 
-  /** The create call returned (or threw, `failed`): a window nobody claimed gives its held signals their default action, once the caller has seen the outcome. */
-  settle(failed: boolean): void {
+  /**
+   * The create call returned (or threw, `failed`). A claimed window tells
+   * its claimer of a rejection (what it returns, the caller waits for); a
+   * window nobody claimed gives its held signals their default action, once
+   * the caller has seen the outcome.
+   */
+  settle(failed: boolean, error?: unknown): Promise<void> | undefined {
     this.close();
-    if (this.claimed || this.held.length === 0) return;
+    if (this.claimed) {
+      const rejected = this.rejected;
+      this.rejected = undefined;
+      return failed ? rejected?.(error) : undefined;
+    }
+    if (this.held.length === 0) return undefined;
     setImmediate(() => this.release(failed ? 'failed' : 'absent'));
+    return undefined;
   }
 
   private hold(signal: string): void {

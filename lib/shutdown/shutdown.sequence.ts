@@ -116,6 +116,7 @@ export class ShutdownSequence implements ShutdownHost {
         options,
         () => this.listenTo(options.signals),
         (signal) => this.events.onSignal(signal),
+        (error) => this.createRejected(error),
       )
     )
       this.startup.armTimeout();
@@ -135,6 +136,22 @@ export class ShutdownSequence implements ShutdownHost {
       this.process.releaseSignals();
       this.startup.stopWatching();
     });
+  }
+
+  /**
+   * The NestFactory.create*() call that constructed this module rejected
+   * after it (`abortOnError: false`: a provider constructed after this one
+   * threw): a failed startup like a failed `init()`, rolled back (the hooks of
+   * what Nest had constructed), reported, and nothing left listening; the
+   * caller gets the error afterwards. A run already under way (a signal, the
+   * startup timeout) is that rollback.
+   */
+  private async createRejected(error: unknown): Promise<void> {
+    if (this.run) {
+      await this.run.done;
+      return;
+    }
+    if (!this.app) await this.startup.fail('NestFactory.create()', error);
   }
 
   /** Starts the shutdown, or joins the one under way: every call returns the same report. */

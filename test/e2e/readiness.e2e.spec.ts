@@ -247,4 +247,29 @@ describe.each(NEST_VERSIONS)('a failed startup rolls back (issue 16, item 3) on 
     ]);
     expect(app.events.find((e) => e.type === 'caught')).toMatchObject({ message: 'B cannot connect' });
   });
+
+  it('when NestFactory.create() rejects after the module was built (abortOnError: false), what it constructed is rolled back, reported, and the process exits 1', async () => {
+    const reportFile = join(tmpdir(), `graceful-create-fails-${process.pid}-${Date.now()}.json`);
+    const app = apps.start(fixture('create-fails.app.js'), { GRACEFUL_OPTIONS: options({ reportFile }) });
+    expect(await app.exited).toEqual({ code: 1, signal: null });
+    expect(app.output).toContain('The startup failed in NestFactory.create(): cannot connect (attempt 0)');
+    expect(app.timeline.filter((t) => t.startsWith('hook-end:') || t === 'caught' || t === 'started')).toEqual(['hook-end:Pool.close#0']);
+    const report = takeReport(reportFile);
+    expect(report).toMatchObject({ reason: 'startup-failed', startupError: 'cannot connect (attempt 0)', exitCode: 1 });
+    expect(report.startup).toMatchObject({ failedAt: 'NestFactory.create()', rolledBack: ['Pool.close'] });
+  });
+
+  it('with signals: [], a retry loop around a rejecting NestFactory.create(): each failed attempt is rolled back before its error reaches the loop, nothing of it is left, and the process ends by itself', async () => {
+    const app = apps.start(fixture('create-fails.app.js'), { NO_SIGNALS: '1', FAILS: '2' });
+    expect(await app.exited).toEqual({ code: 0, signal: null });
+    expect(app.timeline.filter((t) => t.startsWith('hook-end:') || ['caught', 'started', 'closed'].includes(t))).toEqual([
+      'hook-end:Pool.close#0',
+      'caught',
+      'hook-end:Pool.close#1',
+      'caught',
+      'started',
+      'hook-end:Pool.close#2',
+      'closed',
+    ]);
+  });
 });
