@@ -314,7 +314,7 @@ export function watchNestFactory(watcher: CreateWatcher): void {
           try {
             result = Promise.resolve(original.apply(this, args));
           } catch (error) {
-            void settle(true, error);
+            void Promise.resolve(settle(true, error)).catch(() => undefined);
             throw error;
           }
           return result.then(
